@@ -1,1 +1,17 @@
+//! snapwire-server: an authoritative, fixed-tick game state-sync server.
+//!
+//! - [`net`]: the WebSocket listener and one task per connection;
+//! - [`room`]: rooms, each a task that owns its world and ticks it;
+//! - [`sim`]: the world, the game-rules seam, the spatial grid (no I/O);
+//! - [`view`]: per-client area of interest, delta and encoding (no I/O).
+//!
+//! Embed it with [`run`]; the `snapwire-server` binary is a thin CLI over it.
 
+pub mod config;
+pub mod net;
+pub mod room;
+pub mod sim;
+pub mod view;
+
+pub use config::Config;
+pub use net::run;

@@ -1,1 +1,94 @@
-fn main(){}
+//! `snapwire-server`: parse the command line, set up logging, bind, run.
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use snapwire_server::Config;
+use snapwire_shared::quant::MAX_WORLD_SIZE;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+/// Authoritative fixed-tick game state-sync server over binary WebSocket.
+///
+/// Clients connect to ws://ADDR/play with the subprotocol snapwire.v1.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:7777")]
+    listen: SocketAddr,
+    /// Simulation ticks (and snapshots) per second.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=240))]
+    tick_rate: u16,
+    /// Radius within which a client sees other entities, world units; 0 = everything.
+    #[arg(long, default_value_t = 300.0)]
+    view_radius: f32,
+    /// Side of the square arena, world units.
+    #[arg(long, default_value_t = 1000.0)]
+    world_size: f32,
+    /// Players per room; a new room opens when every room is full.
+    #[arg(long, default_value_t = 10_000)]
+    room_capacity: usize,
+    /// Log filter, as in RUST_LOG (for example `info` or `snapwire_server=debug`).
+    #[arg(long, default_value = "info")]
+    log: String,
+}
+
+impl Cli {
+    fn into_config(self) -> anyhow::Result<Config> {
+        if !(self.view_radius.is_finite() && self.view_radius >= 0.0) {
+            bail!("--view-radius must be a finite number >= 0");
+        }
+        if !(self.world_size.is_finite() && self.world_size > 0.0 && self.world_size <= MAX_WORLD_SIZE) {
+            bail!("--world-size must be in (0, {MAX_WORLD_SIZE}]");
+        }
+        if self.room_capacity == 0 {
+            bail!("--room-capacity must be at least 1");
+        }
+        Ok(Config {
+            tick_rate: self.tick_rate,
+            view_radius: self.view_radius,
+            world_size: self.world_size,
+            room_capacity: self.room_capacity,
+            ..Config::default()
+        })
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&cli.log).context("invalid --log filter")?)
+        .init();
+    let listen = cli.listen;
+    let config = cli.into_config()?;
+    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(url = %format!("ws://{}/play", listener.local_addr()?), "serving");
+    snapwire_server::run(listener, config, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// Completes on the first SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT received"),
+        _ = term => tracing::info!("SIGTERM received"),
+    }
+}

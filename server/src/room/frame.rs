@@ -1,0 +1,79 @@
+//! What a room publishes each tick: an immutable, shared picture of the world.
+
+use crate::sim::Grid;
+use snapwire_shared::codec::{self, EncodeError};
+use snapwire_shared::delta::{EntityDelta, diff};
+use snapwire_shared::{NetEntity, Tick};
+use std::sync::{Arc, Mutex};
+
+/// One player's entry in a frame.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PlayerFrame {
+    /// Index of the player's entity in [`Frame::entities`]; `u32::MAX` if none.
+    pub entity_index: u32,
+    /// The last input seq the room applied for this player.
+    pub ack_input_seq: u32,
+}
+
+impl PlayerFrame {
+    /// Marks a free player slot.
+    pub const VACANT: PlayerFrame = PlayerFrame { entity_index: u32::MAX, ack_input_seq: 0 };
+}
+
+/// The world after one tick, as every connection's writer sees it.
+///
+/// Built once per tick by the room and shared through a
+/// `watch<Arc<Frame>>`: writers compute their own views from it, on any
+/// core, without touching the room.
+#[derive(Debug)]
+pub struct Frame {
+    /// The tick this frame shows.
+    pub tick: Tick,
+    /// Every entity, quantised, by ascending id.
+    pub entities: Vec<NetEntity>,
+    /// `entities` bucketed by cell; `None` when every client sees everything.
+    pub grid: Option<Grid>,
+    /// Per player slot (the room's player key): entity and input ack.
+    pub players: Vec<PlayerFrame>,
+    /// Full-view only: delta bodies already encoded against a base tick, so
+    /// that clients with the same baseline share one encoding.
+    shared_bodies: Mutex<Vec<(Tick, Arc<[u8]>)>>,
+}
+
+/// Distinct baselines kept per frame; more than this means clients are far
+/// apart, and the oldest encoding is evicted.
+const MAX_SHARED_BODIES: usize = 8;
+
+impl Frame {
+    /// A frame with no shared encodings yet.
+    pub fn new(tick: Tick, entities: Vec<NetEntity>, grid: Option<Grid>, players: Vec<PlayerFrame>) -> Self {
+        Frame { tick, entities, grid, players, shared_bodies: Mutex::new(Vec::new()) }
+    }
+
+    /// The player's entry, if the slot is in use.
+    pub fn player(&self, key: usize) -> Option<PlayerFrame> {
+        self.players.get(key).copied().filter(|p| p.entity_index != u32::MAX)
+    }
+
+    /// The encoded delta from `base` (every entity of the base frame; `None`
+    /// for an empty baseline) to this frame, encoded once per distinct base.
+    pub fn shared_body(&self, base: Option<&Frame>) -> Result<Arc<[u8]>, EncodeError> {
+        let base_tick = base.map_or(Tick::NONE, |b| b.tick);
+        // A poisoned lock only means another writer panicked mid-encode; the
+        // cache holds complete entries only, so it is still usable.
+        let mut cache = self.shared_bodies.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, body)) = cache.iter().find(|(t, _)| *t == base_tick) {
+            return Ok(body.clone());
+        }
+        let mut delta = EntityDelta::default();
+        diff(base.map_or(&[][..], |b| &b.entities), &self.entities, &mut delta);
+        let mut bytes = Vec::new();
+        codec::parts::delta_body(&delta, &mut bytes)?;
+        let body: Arc<[u8]> = bytes.into();
+        if cache.len() == MAX_SHARED_BODIES {
+            cache.remove(0);
+        }
+        cache.push((base_tick, body.clone()));
+        Ok(body)
+    }
+}

@@ -1,0 +1,191 @@
+//! Join-or-create, and disposal of empty rooms.
+
+use super::frame::Frame;
+use super::task::{Room, RoomSettings};
+use super::{PlayerKey, RoomCmd};
+use snapwire_shared::{PlayerId, RoomId, ServerEvent, Welcome};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tracing::info;
+
+/// What a connection gets back from a successful join.
+#[derive(Debug)]
+pub struct Joined {
+    /// The room joined.
+    pub room: RoomId,
+    /// The player's slot, for commands and for looking itself up in frames.
+    pub key: PlayerKey,
+    /// The message to send the client first.
+    pub welcome: Welcome,
+    /// `PlayerJoined` for everyone already present, to send with the first
+    /// snapshot.
+    pub roster: Vec<ServerEvent>,
+    /// The room's frames, newest wins.
+    pub frames: watch::Receiver<Arc<Frame>>,
+    /// The room's reliable events from the moment of joining.
+    pub events: broadcast::Receiver<ServerEvent>,
+    /// The room's command channel, for inputs and the final leave.
+    pub(crate) commands: mpsc::Sender<RoomCmd>,
+}
+
+/// The room's half of [`Joined`]: everything but the command channel, which
+/// the manager adds.
+#[derive(Debug)]
+pub(crate) struct Admission {
+    pub(crate) key: PlayerKey,
+    pub(crate) welcome: Welcome,
+    pub(crate) roster: Vec<ServerEvent>,
+    pub(crate) frames: watch::Receiver<Arc<Frame>>,
+    pub(crate) events: broadcast::Receiver<ServerEvent>,
+}
+
+/// Why a join failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum JoinError {
+    /// The server is shutting down and creates no rooms.
+    #[error("server shutting down")]
+    ShuttingDown,
+    /// The room stopped between reservation and join (should not happen).
+    #[error("room unavailable")]
+    RoomGone,
+}
+
+/// The rooms of one server.
+///
+/// Every room's occupancy is tracked here, under one lock, and a seat is
+/// reserved before the join is sent to the room. A room only stops once the
+/// manager has seen it empty with no reservation in flight, so a join can
+/// never be sent to a room that is going away.
+#[derive(Debug)]
+pub struct RoomManager {
+    /// Rooms by id, in creation order (the first with space is filled first).
+    rooms: Mutex<Rooms>,
+    /// Settings every new room gets.
+    settings: RoomSettings,
+    /// Source of player ids, unique across rooms.
+    next_player: AtomicU32,
+    /// Told to rooms so they stop when the server does.
+    shutdown: watch::Receiver<bool>,
+}
+
+#[derive(Debug, Default)]
+struct Rooms {
+    by_id: BTreeMap<RoomId, RoomEntry>,
+    next_id: u32,
+}
+
+#[derive(Debug)]
+struct RoomEntry {
+    /// The room's command channel.
+    commands: mpsc::Sender<RoomCmd>,
+    /// Seats taken or reserved.
+    occupancy: usize,
+}
+
+/// A summary of one room, for listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomInfo {
+    /// Which room.
+    pub id: RoomId,
+    /// Seats taken or reserved.
+    pub players: usize,
+}
+
+impl RoomManager {
+    /// A manager with no rooms yet.
+    pub fn new(settings: RoomSettings, shutdown: watch::Receiver<bool>) -> Arc<Self> {
+        Arc::new(RoomManager {
+            rooms: Mutex::new(Rooms::default()),
+            settings,
+            next_player: AtomicU32::new(1),
+            shutdown,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Rooms> {
+        // The critical sections below cannot panic halfway through a change.
+        self.rooms.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Puts a player in the first room with space, creating one if needed.
+    pub async fn join(self: &Arc<Self>, name: String) -> Result<Joined, JoinError> {
+        if *self.shutdown.borrow() {
+            return Err(JoinError::ShuttingDown);
+        }
+        let (room, commands) = self.reserve();
+        let player = PlayerId(self.next_player.fetch_add(1, Ordering::Relaxed));
+        let (reply, answer) = oneshot::channel();
+        let sent = commands.send(RoomCmd::Join { player, name, reply }).await;
+        match (sent, answer.await) {
+            (Ok(()), Ok(a)) => Ok(Joined {
+                room,
+                key: a.key,
+                welcome: a.welcome,
+                roster: a.roster,
+                frames: a.frames,
+                events: a.events,
+                commands,
+            }),
+            _ => {
+                self.release(room);
+                Err(JoinError::RoomGone)
+            }
+        }
+    }
+
+    fn reserve(self: &Arc<Self>) -> (RoomId, mpsc::Sender<RoomCmd>) {
+        let mut rooms = self.lock();
+        let capacity = self.settings.capacity.max(1);
+        if let Some((id, entry)) = rooms.by_id.iter_mut().find(|(_, r)| r.occupancy < capacity) {
+            entry.occupancy += 1;
+            return (*id, entry.commands.clone());
+        }
+        rooms.next_id += 1;
+        let id = RoomId(rooms.next_id);
+        // Room commands are drained once per tick: room for a few inputs per
+        // player per tick plus joins and leaves.
+        let (tx, rx) = mpsc::channel(capacity.saturating_mul(4).max(1024));
+        let room = Room::new(id, self.settings.clone());
+        tokio::spawn(room.run(rx, self.clone(), self.shutdown.clone()));
+        rooms.by_id.insert(id, RoomEntry { commands: tx.clone(), occupancy: 1 });
+        info!(room = %id, capacity, "room created");
+        (id, tx)
+    }
+
+    /// Frees a seat taken by [`RoomManager::join`].
+    pub fn release(&self, room: RoomId) {
+        if let Some(entry) = self.lock().by_id.get_mut(&room) {
+            entry.occupancy = entry.occupancy.saturating_sub(1);
+        }
+    }
+
+    /// Called by an empty room after its grace time: removes it unless a
+    /// seat was reserved meanwhile. True means the room must stop.
+    pub(crate) fn try_dispose(&self, room: RoomId) -> bool {
+        let mut rooms = self.lock();
+        match rooms.by_id.get(&room) {
+            Some(entry) if entry.occupancy > 0 => false,
+            _ => {
+                rooms.by_id.remove(&room);
+                info!(room = %room, "room disposed");
+                true
+            }
+        }
+    }
+
+    /// The rooms and their occupancy, in creation order.
+    pub fn rooms(&self) -> Vec<RoomInfo> {
+        self.lock()
+            .by_id
+            .iter()
+            .map(|(&id, r)| RoomInfo { id, players: r.occupancy })
+            .collect()
+    }
+
+    /// The settings every room gets.
+    pub fn settings(&self) -> &RoomSettings {
+        &self.settings
+    }
+}

@@ -1,0 +1,225 @@
+//! Per-client snapshot building: area-of-interest query, delta against what
+//! this client was last sent, encoding.
+//!
+//! This runs in each connection's task, on whichever core it is on, outside
+//! the room's tick. It is pure (no I/O) so it is unit-tested and benched.
+
+use crate::room::frame::Frame;
+use snapwire_shared::codec::{self, EncodeError};
+use snapwire_shared::delta::{EntityDelta, diff};
+use snapwire_shared::quant::POS_SCALE;
+use snapwire_shared::{NetEntity, ServerEvent, Tick};
+use std::sync::Arc;
+
+/// Entities already in view stay in view out to this multiple of the view
+/// radius, so that one walking along the edge does not flicker in and out
+/// (each flicker costs a full spawn).
+pub const EXIT_RADIUS_FACTOR: f32 = 1.1;
+
+/// What one client was last sent, and scratch space to build the next one.
+#[derive(Debug)]
+pub struct ClientView {
+    /// View radius in quanta; 0 means the full world.
+    radius_q: i64,
+    /// Radius at which an entity already in view leaves it, in quanta.
+    exit_q: i64,
+    /// Tick of the last snapshot sent to this client ([`Tick::NONE`] before
+    /// the first): the `base_tick` of the next one.
+    base_tick: Tick,
+    /// Area-of-interest mode: the entities last sent, by ascending id.
+    baseline: Vec<NetEntity>,
+    /// Full-view mode: the frame last sent, whose entities are the baseline.
+    base_frame: Option<Arc<Frame>>,
+    /// Scratch: the view being built.
+    current: Vec<NetEntity>,
+    /// Scratch: the delta being built.
+    delta: EntityDelta,
+}
+
+impl ClientView {
+    /// A client that has been sent nothing yet; `view_radius` 0 = sees all.
+    pub fn new(view_radius: f32) -> Self {
+        let radius_q = (view_radius.max(0.0) * POS_SCALE) as i64;
+        ClientView {
+            radius_q,
+            exit_q: (radius_q as f32 * EXIT_RADIUS_FACTOR) as i64,
+            base_tick: Tick::NONE,
+            baseline: Vec::new(),
+            base_frame: None,
+            current: Vec::new(),
+            delta: EntityDelta::default(),
+        }
+    }
+
+    /// The tick this client was last sent.
+    pub fn base_tick(&self) -> Tick {
+        self.base_tick
+    }
+
+    /// Forgets the baseline: the next snapshot is complete.
+    pub fn reset(&mut self) {
+        self.base_tick = Tick::NONE;
+        self.baseline.clear();
+        self.base_frame = None;
+    }
+
+    /// Appends to `out` the snapshot of `frame` for player slot `player`,
+    /// carrying `events`, and makes it the baseline of the next one.
+    ///
+    /// Returns the number of entities in the client's view.
+    pub fn encode_next(
+        &mut self,
+        frame: &Arc<Frame>,
+        player: usize,
+        events: &[ServerEvent],
+        out: &mut Vec<u8>,
+    ) -> Result<usize, EncodeError> {
+        let me = frame.player(player);
+        let ack = me.map_or(0, |p| p.ack_input_seq);
+        codec::parts::snapshot_head(frame.tick, self.base_tick, ack, out)?;
+        let visible = if self.radius_q == 0 || frame.grid.is_none() {
+            let body = frame.shared_body(self.base_frame.as_deref())?;
+            out.extend_from_slice(&body);
+            self.base_frame = Some(frame.clone());
+            frame.entities.len()
+        } else {
+            self.collect_visible(frame, me.map(|p| p.entity_index as usize));
+            diff(&self.baseline, &self.current, &mut self.delta);
+            codec::parts::delta_body(&self.delta, out)?;
+            std::mem::swap(&mut self.baseline, &mut self.current);
+            self.baseline.len()
+        };
+        codec::parts::snapshot_tail(events, out)?;
+        self.base_tick = frame.tick;
+        Ok(visible)
+    }
+
+    /// Fills `self.current` with the entities this client sees, by id.
+    fn collect_visible(&mut self, frame: &Frame, me: Option<usize>) {
+        self.current.clear();
+        let (Some(grid), Some(center)) = (&frame.grid, me.and_then(|i| frame.entities.get(i))) else {
+            return;
+        };
+        let (cx, cy) = (center.x, center.y);
+        let (r2, exit2) = (self.radius_q * self.radius_q, self.exit_q * self.exit_q);
+        let baseline = &self.baseline;
+        let current = &mut self.current;
+        grid.for_each_near(cx, cy, self.exit_q, |i| {
+            let e = &frame.entities[i as usize];
+            let (dx, dy) = (i64::from(e.x) - i64::from(cx), i64::from(e.y) - i64::from(cy));
+            let d2 = dx * dx + dy * dy;
+            let keep = d2 <= r2
+                || (d2 <= exit2 && baseline.binary_search_by_key(&e.id, |b| b.id).is_ok());
+            if keep {
+                current.push(*e);
+            }
+        });
+        self.current.sort_unstable_by_key(|e| e.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::room::frame::PlayerFrame;
+    use crate::sim::Grid;
+    use snapwire_shared::codec::decode_server;
+    use snapwire_shared::mirror::Mirror;
+    use snapwire_shared::quant::quantise_pos;
+    use snapwire_shared::{EntityId, ServerMsg};
+
+    const WORLD: f32 = 1000.0;
+
+    fn frame(tick: u32, positions: &[(u32, f32, f32)], radius: f32) -> Arc<Frame> {
+        let entities: Vec<NetEntity> = positions
+            .iter()
+            .map(|&(id, x, y)| NetEntity {
+                id: EntityId(id),
+                x: quantise_pos(x),
+                y: quantise_pos(y),
+                vx: 0,
+                vy: 0,
+                yaw: 0,
+            })
+            .collect();
+        let grid = (radius > 0.0).then(|| {
+            let mut g = Grid::default();
+            let r_q = (radius * POS_SCALE * EXIT_RADIUS_FACTOR) as i64;
+            g.rebuild(&entities, (WORLD * POS_SCALE) as i64, r_q);
+            g
+        });
+        // Player slot 0 controls the first entity.
+        let players = vec![PlayerFrame { entity_index: 0, ack_input_seq: tick }];
+        Arc::new(Frame::new(Tick(tick), entities, grid, players))
+    }
+
+    fn send(view: &mut ClientView, f: &Arc<Frame>, mirror: &mut Mirror) -> usize {
+        let mut out = Vec::new();
+        let n = view.encode_next(f, 0, &[], &mut out).expect("snapshots should encode");
+        let ServerMsg::Snapshot(s) = decode_server(&out).expect("snapshots should decode") else {
+            panic!("expected a snapshot");
+        };
+        mirror.apply(&s).expect("each snapshot should chain onto the last");
+        n
+    }
+
+    #[test]
+    fn aoi_view_holds_exactly_the_entities_in_radius() {
+        let f = frame(1, &[(1, 500.0, 500.0), (2, 700.0, 500.0), (3, 850.0, 500.0), (4, 500.0, 199.0)], 300.0);
+        let mut v = ClientView::new(300.0);
+        let mut m = Mirror::new();
+        assert_eq!(send(&mut v, &f, &mut m), 2);
+        let ids: Vec<u32> = m.entities().iter().map(|e| e.id.0).collect();
+        assert_eq!(ids, vec![1, 2]);
+    }
+
+    #[test]
+    fn walking_out_of_view_removes_and_back_in_spawns() {
+        let mut v = ClientView::new(300.0);
+        let mut m = Mirror::new();
+        send(&mut v, &frame(1, &[(1, 100.0, 100.0), (2, 300.0, 100.0)], 300.0), &mut m);
+        assert!(m.get(EntityId(2)).is_some());
+        // Just past the radius but inside the exit margin: stays.
+        send(&mut v, &frame(2, &[(1, 100.0, 100.0), (2, 420.0, 100.0)], 300.0), &mut m);
+        assert!(m.get(EntityId(2)).is_some());
+        // Past the exit margin: removed.
+        send(&mut v, &frame(3, &[(1, 100.0, 100.0), (2, 450.0, 100.0)], 300.0), &mut m);
+        assert!(m.get(EntityId(2)).is_none());
+        // Back inside the margin but not the radius: not re-added yet.
+        send(&mut v, &frame(4, &[(1, 100.0, 100.0), (2, 420.0, 100.0)], 300.0), &mut m);
+        assert!(m.get(EntityId(2)).is_none());
+        send(&mut v, &frame(5, &[(1, 100.0, 100.0), (2, 390.0, 100.0)], 300.0), &mut m);
+        assert!(m.get(EntityId(2)).is_some());
+    }
+
+    #[test]
+    fn an_idle_world_costs_only_the_header() {
+        let f1 = frame(1, &[(1, 500.0, 500.0), (2, 600.0, 500.0)], 300.0);
+        let f2 = frame(2, &[(1, 500.0, 500.0), (2, 600.0, 500.0)], 300.0);
+        let mut v = ClientView::new(300.0);
+        let mut out = Vec::new();
+        v.encode_next(&f1, 0, &[], &mut out).unwrap();
+        out.clear();
+        v.encode_next(&f2, 0, &[], &mut out).unwrap();
+        // tag, tick, base_tick, ack, three empty lists, no events.
+        assert_eq!(out, vec![1, 2, 1, 2, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn full_view_clients_with_one_baseline_share_one_encoding() {
+        let f1 = frame(1, &[(1, 10.0, 10.0), (2, 990.0, 990.0)], 0.0);
+        let f2 = frame(2, &[(1, 11.0, 10.0), (2, 990.0, 990.0), (3, 5.0, 5.0)], 0.0);
+        let (mut a, mut b) = (ClientView::new(0.0), ClientView::new(0.0));
+        let (mut ma, mut mb) = (Mirror::new(), Mirror::new());
+        for f in [&f1, &f2] {
+            assert_eq!(send(&mut a, f, &mut ma), f.entities.len());
+            assert_eq!(send(&mut b, f, &mut mb), f.entities.len());
+        }
+        assert_eq!(ma.entities(), &f2.entities[..]);
+        assert_eq!(mb.entities(), &f2.entities[..]);
+        // Both clients' bodies came from the same cache entry.
+        let first = f2.shared_body(Some(&f1)).unwrap();
+        let again = f2.shared_body(Some(&f1)).unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+    }
+}
