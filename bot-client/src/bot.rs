@@ -66,7 +66,10 @@ pub struct BotStats {
 
 impl Default for BotStats {
     fn default() -> Self {
-        let h = || Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("static histogram bounds are valid");
+        let h = || {
+            Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                .expect("static histogram bounds are valid")
+        };
         BotStats {
             connected: 0,
             failed: 0,
@@ -104,7 +107,9 @@ impl BotStats {
         // Same bounds on both sides, so adding cannot fail.
         let _ = self.interarrival_us.add(&other.interarrival_us);
         let _ = self.rtt_us.add(&other.rtt_us);
-        let _ = self.prediction_error_milli.add(&other.prediction_error_milli);
+        let _ = self
+            .prediction_error_milli
+            .add(&other.prediction_error_milli);
         if other.last_disconnect.is_some() {
             self.last_disconnect.clone_from(&other.last_disconnect);
         }
@@ -112,12 +117,20 @@ impl BotStats {
 
     /// Mean entities in view per snapshot.
     pub fn visible_mean(&self) -> f64 {
-        if self.snapshots == 0 { 0.0 } else { self.visible_sum as f64 / self.snapshots as f64 }
+        if self.snapshots == 0 {
+            0.0
+        } else {
+            self.visible_sum as f64 / self.snapshots as f64
+        }
     }
 
     /// Snapshots per bot per second.
     pub fn snapshot_hz(&self) -> f64 {
-        if self.play_secs == 0.0 { 0.0 } else { self.snapshots as f64 / self.play_secs }
+        if self.play_secs == 0.0 {
+            0.0
+        } else {
+            self.snapshots as f64 / self.play_secs
+        }
     }
 }
 
@@ -131,7 +144,11 @@ struct Walk {
 
 impl Walk {
     fn new(seed: u64) -> Self {
-        Walk { rng: SmallRng::seed_from_u64(seed), dir: Vec2::ZERO, until: Instant::now() }
+        Walk {
+            rng: SmallRng::seed_from_u64(seed),
+            dir: Vec2::ZERO,
+            until: Instant::now(),
+        }
     }
 
     fn next(&mut self, now: Instant) -> Vec2 {

@@ -65,11 +65,15 @@ impl GameClient {
     /// Opens the WebSocket (offering `snapwire.v1`) without saying Hello.
     pub async fn connect(url: &str) -> Result<Self, ClientError> {
         let mut request = url.into_client_request()?;
-        request
-            .headers_mut()
-            .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(SUBPROTOCOL));
+        request.headers_mut().insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static(SUBPROTOCOL),
+        );
         let (ws, _response) = connect_async_with_config(request, Some(ws_config()), true).await?;
-        Ok(GameClient { ws, buf: Vec::with_capacity(64) })
+        Ok(GameClient {
+            ws,
+            buf: Vec::with_capacity(64),
+        })
     }
 
     /// Connects, says Hello, and waits for the Welcome.
@@ -93,7 +97,9 @@ impl GameClient {
         self.buf.clear();
         codec::encode_client(msg, &mut self.buf)
             .map_err(|_| ClientError::Unexpected("client message did not encode"))?;
-        self.ws.send(Message::Binary(self.buf.as_slice().to_vec().into())).await?;
+        self.ws
+            .send(Message::Binary(self.buf.as_slice().to_vec().into()))
+            .await?;
         Ok(self.buf.len())
     }
 
@@ -108,7 +114,12 @@ impl GameClient {
         loop {
             let msg = match self.ws.next().await {
                 Some(msg) => msg?,
-                None => return Err(ClientError::Closed { code: 1006, reason: String::new() }),
+                None => {
+                    return Err(ClientError::Closed {
+                        code: 1006,
+                        reason: String::new(),
+                    });
+                }
             };
             match msg {
                 Message::Binary(bytes) => return Ok((codec::decode_server(&bytes)?, bytes.len())),

@@ -50,15 +50,27 @@ async fn main() -> anyhow::Result<()> {
     }
     print_summary(&cli, &total);
     if total.connected == 0 {
-        anyhow::bail!("no bot could join: {}", total.last_disconnect.unwrap_or_default());
+        anyhow::bail!(
+            "no bot could join: {}",
+            total.last_disconnect.unwrap_or_default()
+        );
     }
     Ok(())
 }
 
 fn print_summary(cli: &Cli, s: &BotStats) {
     let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-    let per_bot_s = |bytes: u64| if s.play_secs > 0.0 { bytes as f64 / s.play_secs } else { 0.0 };
-    println!("snapwire-bot: {} bot(s) against {} for {:?}", cli.bots, cli.url, cli.duration);
+    let per_bot_s = |bytes: u64| {
+        if s.play_secs > 0.0 {
+            bytes as f64 / s.play_secs
+        } else {
+            0.0
+        }
+    };
+    println!(
+        "snapwire-bot: {} bot(s) against {} for {:?}",
+        cli.bots, cli.url, cli.duration
+    );
     println!("  connected            {}", s.connected);
     println!("  failed               {}", s.failed);
     println!("  disconnected         {}", s.disconnected);

@@ -39,7 +39,10 @@ impl Cli {
         if !(self.view_radius.is_finite() && self.view_radius >= 0.0) {
             bail!("--view-radius must be a finite number >= 0");
         }
-        if !(self.world_size.is_finite() && self.world_size > 0.0 && self.world_size <= MAX_WORLD_SIZE) {
+        if !(self.world_size.is_finite()
+            && self.world_size > 0.0
+            && self.world_size <= MAX_WORLD_SIZE)
+        {
             bail!("--world-size must be in (0, {MAX_WORLD_SIZE}]");
         }
         if self.room_capacity == 0 {
@@ -63,7 +66,9 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let listen = cli.listen;
     let config = cli.into_config()?;
-    let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(url = %format!("ws://{}/play", listener.local_addr()?), "serving");
     snapwire_server::run(listener, config, shutdown_signal()).await?;
     Ok(())

@@ -97,7 +97,8 @@ impl ClientView {
     /// Fills `self.current` with the entities this client sees, by id.
     fn collect_visible(&mut self, frame: &Frame, me: Option<usize>) {
         self.current.clear();
-        let (Some(grid), Some(center)) = (&frame.grid, me.and_then(|i| frame.entities.get(i))) else {
+        let (Some(grid), Some(center)) = (&frame.grid, me.and_then(|i| frame.entities.get(i)))
+        else {
             return;
         };
         let (cx, cy) = (center.x, center.y);
@@ -106,10 +107,13 @@ impl ClientView {
         let current = &mut self.current;
         grid.for_each_near(cx, cy, self.exit_q, |i| {
             let e = &frame.entities[i as usize];
-            let (dx, dy) = (i64::from(e.x) - i64::from(cx), i64::from(e.y) - i64::from(cy));
+            let (dx, dy) = (
+                i64::from(e.x) - i64::from(cx),
+                i64::from(e.y) - i64::from(cy),
+            );
             let d2 = dx * dx + dy * dy;
-            let keep = d2 <= r2
-                || (d2 <= exit2 && baseline.binary_search_by_key(&e.id, |b| b.id).is_ok());
+            let keep =
+                d2 <= r2 || (d2 <= exit2 && baseline.binary_search_by_key(&e.id, |b| b.id).is_ok());
             if keep {
                 current.push(*e);
             }
@@ -149,23 +153,39 @@ mod tests {
             g
         });
         // Player slot 0 controls the first entity.
-        let players = vec![PlayerFrame { entity_index: 0, ack_input_seq: tick }];
+        let players = vec![PlayerFrame {
+            entity_index: 0,
+            ack_input_seq: tick,
+        }];
         Arc::new(Frame::new(Tick(tick), entities, grid, players))
     }
 
     fn send(view: &mut ClientView, f: &Arc<Frame>, mirror: &mut Mirror) -> usize {
         let mut out = Vec::new();
-        let n = view.encode_next(f, 0, &[], &mut out).expect("snapshots should encode");
+        let n = view
+            .encode_next(f, 0, &[], &mut out)
+            .expect("snapshots should encode");
         let ServerMsg::Snapshot(s) = decode_server(&out).expect("snapshots should decode") else {
             panic!("expected a snapshot");
         };
-        mirror.apply(&s).expect("each snapshot should chain onto the last");
+        mirror
+            .apply(&s)
+            .expect("each snapshot should chain onto the last");
         n
     }
 
     #[test]
     fn aoi_view_holds_exactly_the_entities_in_radius() {
-        let f = frame(1, &[(1, 500.0, 500.0), (2, 700.0, 500.0), (3, 850.0, 500.0), (4, 500.0, 199.0)], 300.0);
+        let f = frame(
+            1,
+            &[
+                (1, 500.0, 500.0),
+                (2, 700.0, 500.0),
+                (3, 850.0, 500.0),
+                (4, 500.0, 199.0),
+            ],
+            300.0,
+        );
         let mut v = ClientView::new(300.0);
         let mut m = Mirror::new();
         assert_eq!(send(&mut v, &f, &mut m), 2);
@@ -177,18 +197,38 @@ mod tests {
     fn walking_out_of_view_removes_and_back_in_spawns() {
         let mut v = ClientView::new(300.0);
         let mut m = Mirror::new();
-        send(&mut v, &frame(1, &[(1, 100.0, 100.0), (2, 300.0, 100.0)], 300.0), &mut m);
+        send(
+            &mut v,
+            &frame(1, &[(1, 100.0, 100.0), (2, 300.0, 100.0)], 300.0),
+            &mut m,
+        );
         assert!(m.get(EntityId(2)).is_some());
         // Just past the radius but inside the exit margin: stays.
-        send(&mut v, &frame(2, &[(1, 100.0, 100.0), (2, 420.0, 100.0)], 300.0), &mut m);
+        send(
+            &mut v,
+            &frame(2, &[(1, 100.0, 100.0), (2, 420.0, 100.0)], 300.0),
+            &mut m,
+        );
         assert!(m.get(EntityId(2)).is_some());
         // Past the exit margin: removed.
-        send(&mut v, &frame(3, &[(1, 100.0, 100.0), (2, 450.0, 100.0)], 300.0), &mut m);
+        send(
+            &mut v,
+            &frame(3, &[(1, 100.0, 100.0), (2, 450.0, 100.0)], 300.0),
+            &mut m,
+        );
         assert!(m.get(EntityId(2)).is_none());
         // Back inside the margin but not the radius: not re-added yet.
-        send(&mut v, &frame(4, &[(1, 100.0, 100.0), (2, 420.0, 100.0)], 300.0), &mut m);
+        send(
+            &mut v,
+            &frame(4, &[(1, 100.0, 100.0), (2, 420.0, 100.0)], 300.0),
+            &mut m,
+        );
         assert!(m.get(EntityId(2)).is_none());
-        send(&mut v, &frame(5, &[(1, 100.0, 100.0), (2, 390.0, 100.0)], 300.0), &mut m);
+        send(
+            &mut v,
+            &frame(5, &[(1, 100.0, 100.0), (2, 390.0, 100.0)], 300.0),
+            &mut m,
+        );
         assert!(m.get(EntityId(2)).is_some());
     }
 

@@ -21,7 +21,11 @@ pub fn world_size_for(players: usize) -> f32 {
 /// The input's move vector, clamped to length 1 (zero if not finite).
 pub fn move_vector(input: &InputCmd) -> Vec2 {
     let v = Vec2::new(input.move_x, input.move_y);
-    if v.is_finite() { v.clamp_length_max(1.0) } else { Vec2::ZERO }
+    if v.is_finite() {
+        v.clamp_length_max(1.0)
+    } else {
+        Vec2::ZERO
+    }
 }
 
 /// Advances one body by `dt` seconds under `input`, inside `[0, world_size]²`.
@@ -38,12 +42,19 @@ mod tests {
     use super::*;
 
     fn input(mx: f32, my: f32) -> InputCmd {
-        InputCmd { move_x: mx, move_y: my, ..InputCmd::default() }
+        InputCmd {
+            move_x: mx,
+            move_y: my,
+            ..InputCmd::default()
+        }
     }
 
     #[test]
     fn full_input_moves_at_move_speed() {
-        let mut b = Body { pos: Vec2::new(500.0, 500.0), ..Body::default() };
+        let mut b = Body {
+            pos: Vec2::new(500.0, 500.0),
+            ..Body::default()
+        };
         step(&mut b, &input(1.0, 0.0), 1.0 / 30.0, 1000.0);
         assert!((b.pos.x - (500.0 + MOVE_SPEED / 30.0)).abs() < 1e-3);
         assert_eq!(b.vel, Vec2::new(MOVE_SPEED, 0.0));
@@ -51,14 +62,20 @@ mod tests {
 
     #[test]
     fn diagonal_input_is_not_faster() {
-        let mut b = Body { pos: Vec2::new(500.0, 500.0), ..Body::default() };
+        let mut b = Body {
+            pos: Vec2::new(500.0, 500.0),
+            ..Body::default()
+        };
         step(&mut b, &input(1.0, 1.0), 1.0, 10_000.0);
         assert!((b.vel.length() - MOVE_SPEED).abs() < 1e-3);
     }
 
     #[test]
     fn bodies_stay_inside_the_arena() {
-        let mut b = Body { pos: Vec2::new(1.0, 999.0), ..Body::default() };
+        let mut b = Body {
+            pos: Vec2::new(1.0, 999.0),
+            ..Body::default()
+        };
         step(&mut b, &input(-1.0, 0.0), 1.0, 1000.0);
         assert_eq!(b.pos.x, 0.0);
         step(&mut b, &input(0.0, 1.0), 1.0, 1000.0);

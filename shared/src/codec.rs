@@ -89,7 +89,10 @@ fn decode_with<T: serde::de::DeserializeOwned>(
     cfg: impl Config,
 ) -> Result<T, DecodeError> {
     if bytes.len() > limit {
-        return Err(DecodeError::TooLarge { len: bytes.len(), limit });
+        return Err(DecodeError::TooLarge {
+            len: bytes.len(),
+            limit,
+        });
     }
     let (msg, used) = bincode::serde::decode_from_slice(bytes, cfg)?;
     if used != bytes.len() {
@@ -180,22 +183,32 @@ mod tests {
 
     fn arb_client_msg() -> impl Strategy<Value = ClientMsg> {
         prop_oneof![
-            (any::<u16>(), ".{0,40}", proptest::option::of(any::<[u8; 16]>())).prop_map(
-                |(protocol_version, name, tok)| ClientMsg::Hello {
+            (
+                any::<u16>(),
+                ".{0,40}",
+                proptest::option::of(any::<[u8; 16]>())
+            )
+                .prop_map(|(protocol_version, name, tok)| ClientMsg::Hello {
                     protocol_version,
                     name,
                     resume_token: tok.map(SessionToken),
-                }
-            ),
-            (any::<u32>(), any::<f32>(), any::<f32>(), any::<f32>(), any::<u8>()).prop_map(
-                |(seq, move_x, move_y, yaw, buttons)| ClientMsg::Input(InputCmd {
-                    seq,
-                    move_x,
-                    move_y,
-                    yaw,
-                    buttons
-                })
-            ),
+                }),
+            (
+                any::<u32>(),
+                any::<f32>(),
+                any::<f32>(),
+                any::<f32>(),
+                any::<u8>()
+            )
+                .prop_map(|(seq, move_x, move_y, yaw, buttons)| ClientMsg::Input(
+                    InputCmd {
+                        seq,
+                        move_x,
+                        move_y,
+                        yaw,
+                        buttons
+                    }
+                )),
             any::<u64>().prop_map(|client_time| ClientMsg::Ping { client_time }),
             Just(ClientMsg::Leave),
         ]
@@ -205,9 +218,15 @@ mod tests {
         proptest::collection::vec(
             prop_oneof![
                 (any::<u32>(), any::<u32>(), "[a-z]{0,8}").prop_map(|(p, e, name)| {
-                    ServerEvent::PlayerJoined { player: PlayerId(p), entity: EntityId(e), name }
+                    ServerEvent::PlayerJoined {
+                        player: PlayerId(p),
+                        entity: EntityId(e),
+                        name,
+                    }
                 }),
-                any::<u32>().prop_map(|p| ServerEvent::PlayerLeft { player: PlayerId(p) }),
+                any::<u32>().prop_map(|p| ServerEvent::PlayerLeft {
+                    player: PlayerId(p)
+                }),
             ],
             0..4,
         )
@@ -332,7 +351,10 @@ mod tests {
     #[test]
     fn oversized_messages_are_refused_before_decoding() {
         let bytes = vec![0u8; CLIENT_DECODE_LIMIT + 1];
-        assert!(matches!(decode_client(&bytes), Err(DecodeError::TooLarge { .. })));
+        assert!(matches!(
+            decode_client(&bytes),
+            Err(DecodeError::TooLarge { .. })
+        ));
     }
 
     #[test]
@@ -344,20 +366,45 @@ mod tests {
     fn non_canonical_updates_are_refused() {
         // Snapshot header, no removed, one update of entity 1 whose mask says
         // "x changed" but whose dx is 0.
-        let bytes = [1u8, 1, 0, 0, /* removed */ 0, /* updated */ 1, 1, 0b1, 0, /* spawned */ 0, /* events */ 0];
+        let bytes = [
+            1u8, 1, 0, 0, /* removed */ 0, /* updated */ 1, 1, 0b1, 0,
+            /* spawned */ 0, /* events */ 0,
+        ];
         assert_eq!(decode_server(&bytes), Err(DecodeError::Malformed));
         let good = [1u8, 1, 0, 0, 0, 1, 1, 0b1, 2, 0, 0];
-        let ServerMsg::Snapshot(s) = decode_server(&good).expect("a canonical update should decode") else {
+        let ServerMsg::Snapshot(s) =
+            decode_server(&good).expect("a canonical update should decode")
+        else {
             panic!("expected a snapshot");
         };
-        assert_eq!(s.delta.updated, vec![EntityUpdate { id: EntityId(1), dx: 1, ..Default::default() }]);
+        assert_eq!(
+            s.delta.updated,
+            vec![EntityUpdate {
+                id: EntityId(1),
+                dx: 1,
+                ..Default::default()
+            }]
+        );
     }
 
     #[test]
     fn unsorted_deltas_do_not_encode() {
-        let e = |id| NetEntity { id: EntityId(id), x: 0, y: 0, vx: 0, vy: 0, yaw: 0 };
-        let delta = EntityDelta { spawned: vec![e(5), e(2)], ..EntityDelta::default() };
-        let msg = ServerMsg::Snapshot(Snapshot { delta, ..Snapshot::default() });
+        let e = |id| NetEntity {
+            id: EntityId(id),
+            x: 0,
+            y: 0,
+            vx: 0,
+            vy: 0,
+            yaw: 0,
+        };
+        let delta = EntityDelta {
+            spawned: vec![e(5), e(2)],
+            ..EntityDelta::default()
+        };
+        let msg = ServerMsg::Snapshot(Snapshot {
+            delta,
+            ..Snapshot::default()
+        });
         assert!(server_to_vec(&msg).is_err());
     }
 
@@ -370,7 +417,11 @@ mod tests {
             tick_rate: 30,
             tick: Tick(123_456),
             session_token: SessionToken([7; 16]),
-            world: WorldInfo { size: 1000.0, view_radius: 300.0, move_speed: 200.0 },
+            world: WorldInfo {
+                size: 1000.0,
+                view_radius: 300.0,
+                move_speed: 200.0,
+            },
         });
         assert_eq!(decode_server(&server_to_vec(&msg).unwrap()).unwrap(), msg);
     }

@@ -249,7 +249,9 @@ impl Keyed for NetEntity {
 /// The gap from `prev` to `id`; fails unless ids strictly ascend.
 fn gap<E: ser::Error>(prev: u32, id: EntityId, first: bool) -> Result<u32, E> {
     if id.0 == 0 || (!first && id.0 <= prev) {
-        return Err(E::custom("entity ids must be non-zero and strictly ascending"));
+        return Err(E::custom(
+            "entity ids must be non-zero and strictly ascending",
+        ));
     }
     Ok(id.0 - prev)
 }
@@ -332,10 +334,20 @@ impl<'de> Deserialize<'de> for EntityDelta {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EntityDelta, A::Error> {
                 let missing = || de::Error::invalid_length(0, &self);
-                let removed = seq.next_element_seed(ListSeed::<IdRaw>::new())?.ok_or_else(missing)?;
-                let updated = seq.next_element_seed(ListSeed::<UpdateRaw>::new())?.ok_or_else(missing)?;
-                let spawned = seq.next_element_seed(ListSeed::<SpawnRaw>::new())?.ok_or_else(missing)?;
-                Ok(EntityDelta { removed, updated, spawned })
+                let removed = seq
+                    .next_element_seed(ListSeed::<IdRaw>::new())?
+                    .ok_or_else(missing)?;
+                let updated = seq
+                    .next_element_seed(ListSeed::<UpdateRaw>::new())?
+                    .ok_or_else(missing)?;
+                let spawned = seq
+                    .next_element_seed(ListSeed::<SpawnRaw>::new())?
+                    .ok_or_else(missing)?;
+                Ok(EntityDelta {
+                    removed,
+                    updated,
+                    spawned,
+                })
             }
         }
         d.deserialize_tuple(3, DeltaVisitor)
@@ -371,7 +383,14 @@ impl FromWire<'_> for SpawnRaw {
         self.0
     }
     fn with_id(self, id: EntityId) -> NetEntity {
-        NetEntity { id, x: self.1, y: self.2, vx: self.3, vy: self.4, yaw: self.5 }
+        NetEntity {
+            id,
+            x: self.1,
+            y: self.2,
+            vx: self.3,
+            vy: self.4,
+            yaw: self.5,
+        }
     }
 }
 
@@ -482,7 +501,14 @@ mod tests {
     use proptest::prelude::*;
 
     fn ent(id: u32, x: i32) -> NetEntity {
-        NetEntity { id: EntityId(id), x, y: 0, vx: 0, vy: 0, yaw: 0 }
+        NetEntity {
+            id: EntityId(id),
+            x,
+            y: 0,
+            vx: 0,
+            vy: 0,
+            yaw: 0,
+        }
     }
 
     #[test]
@@ -500,7 +526,14 @@ mod tests {
         let mut d = EntityDelta::default();
         diff(&base, &cur, &mut d);
         assert_eq!(d.removed, vec![EntityId(1)]);
-        assert_eq!(d.updated, vec![EntityUpdate { id: EntityId(2), dx: 1, ..Default::default() }]);
+        assert_eq!(
+            d.updated,
+            vec![EntityUpdate {
+                id: EntityId(2),
+                dx: 1,
+                ..Default::default()
+            }]
+        );
         assert_eq!(d.spawned, vec![ent(4, 40)]);
     }
 
@@ -521,22 +554,59 @@ mod tests {
     fn apply_refuses_a_delta_for_another_baseline() {
         let mut scratch = Vec::new();
         let mut state = vec![ent(1, 0)];
-        let remove_missing = EntityDelta { removed: vec![EntityId(2)], ..Default::default() };
-        assert_eq!(apply(&mut state, &remove_missing, &mut scratch), Err(ApplyError::Missing(EntityId(2))));
-        let update_missing = EntityDelta {
-            updated: vec![EntityUpdate { id: EntityId(5), dx: 1, ..Default::default() }],
+        let remove_missing = EntityDelta {
+            removed: vec![EntityId(2)],
             ..Default::default()
         };
-        assert_eq!(apply(&mut state, &update_missing, &mut scratch), Err(ApplyError::Missing(EntityId(5))));
-        let spawn_present = EntityDelta { spawned: vec![ent(1, 3)], ..Default::default() };
-        assert_eq!(apply(&mut state, &spawn_present, &mut scratch), Err(ApplyError::AlreadyPresent(EntityId(1))));
-        assert_eq!(state, vec![ent(1, 0)], "a failed apply leaves the view unchanged");
+        assert_eq!(
+            apply(&mut state, &remove_missing, &mut scratch),
+            Err(ApplyError::Missing(EntityId(2)))
+        );
+        let update_missing = EntityDelta {
+            updated: vec![EntityUpdate {
+                id: EntityId(5),
+                dx: 1,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            apply(&mut state, &update_missing, &mut scratch),
+            Err(ApplyError::Missing(EntityId(5)))
+        );
+        let spawn_present = EntityDelta {
+            spawned: vec![ent(1, 3)],
+            ..Default::default()
+        };
+        assert_eq!(
+            apply(&mut state, &spawn_present, &mut scratch),
+            Err(ApplyError::AlreadyPresent(EntityId(1)))
+        );
+        assert_eq!(
+            state,
+            vec![ent(1, 0)],
+            "a failed apply leaves the view unchanged"
+        );
     }
 
     #[test]
     fn wrapping_differences_round_trip_at_the_extremes() {
-        let base = NetEntity { id: EntityId(1), x: i32::MIN, y: i32::MAX, vx: i16::MIN, vy: i16::MAX, yaw: 0 };
-        let cur = NetEntity { id: EntityId(1), x: i32::MAX, y: i32::MIN, vx: i16::MAX, vy: i16::MIN, yaw: u16::MAX };
+        let base = NetEntity {
+            id: EntityId(1),
+            x: i32::MIN,
+            y: i32::MAX,
+            vx: i16::MIN,
+            vy: i16::MAX,
+            yaw: 0,
+        };
+        let cur = NetEntity {
+            id: EntityId(1),
+            x: i32::MAX,
+            y: i32::MIN,
+            vx: i16::MAX,
+            vy: i16::MIN,
+            yaw: u16::MAX,
+        };
         let u = EntityUpdate::between(&base, &cur).expect("fields differ, so there is an update");
         let mut e = base;
         u.apply_to(&mut e);

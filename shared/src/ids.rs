@@ -9,7 +9,9 @@ use std::fmt;
 /// id is not the slot. Ids come from a per-room counter that only grows, so a
 /// client never mistakes a new entity in a reused slot for the old one: it
 /// sees the old id removed and a new id spawned. `0` is never issued.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct EntityId(pub u32);
 
 /// A connected player, unique within one server process.

@@ -62,13 +62,19 @@ impl Mirror {
     /// mirror is unchanged.
     pub fn apply(&mut self, snap: &Snapshot) -> Result<(), MirrorError> {
         if self.tick.is_some() && !snap.tick.is_newer_than(self.tick) {
-            return Err(MirrorError::Stale { have: self.tick, got: snap.tick });
+            return Err(MirrorError::Stale {
+                have: self.tick,
+                got: snap.tick,
+            });
         }
         let mut next = self.recycled_buffer();
         if snap.base_tick.is_some() {
             if snap.base_tick != self.tick {
                 self.recycle(next);
-                return Err(MirrorError::BaseMismatch { have: self.tick, got: snap.base_tick });
+                return Err(MirrorError::BaseMismatch {
+                    have: self.tick,
+                    got: snap.base_tick,
+                });
             }
             next.extend_from_slice(&self.view);
         }
@@ -113,7 +119,10 @@ impl Mirror {
 
     /// One mirrored entity.
     pub fn get(&self, id: EntityId) -> Option<&NetEntity> {
-        self.view.binary_search_by_key(&id, |e| e.id).ok().map(|i| &self.view[i])
+        self.view
+            .binary_search_by_key(&id, |e| e.id)
+            .ok()
+            .map(|i| &self.view[i])
     }
 
     /// Where entity `id` was `ticks_behind` ticks before the newest snapshot,
@@ -133,7 +142,11 @@ impl Mirror {
             let pos = view[i].pos();
             if age >= ticks_behind {
                 let span = age - later.0;
-                let t = if span > 0.0 { (ticks_behind - later.0) / span } else { 0.0 };
+                let t = if span > 0.0 {
+                    (ticks_behind - later.0) / span
+                } else {
+                    0.0
+                };
                 return Some(later.1.lerp(pos, t));
             }
             later = (age, pos);
@@ -222,18 +235,34 @@ mod tests {
     use crate::quant::quantise_pos;
 
     fn ent(id: u32, x: i32) -> NetEntity {
-        NetEntity { id: EntityId(id), x, y: 0, vx: 0, vy: 0, yaw: 0 }
+        NetEntity {
+            id: EntityId(id),
+            x,
+            y: 0,
+            vx: 0,
+            vy: 0,
+            yaw: 0,
+        }
     }
 
     fn snapshot(tick: u32, base_tick: u32, base: &[NetEntity], cur: &[NetEntity]) -> Snapshot {
         let mut delta = EntityDelta::default();
         diff(base, cur, &mut delta);
-        Snapshot { tick: Tick(tick), base_tick: Tick(base_tick), delta, ..Snapshot::default() }
+        Snapshot {
+            tick: Tick(tick),
+            base_tick: Tick(base_tick),
+            delta,
+            ..Snapshot::default()
+        }
     }
 
     #[test]
     fn a_chain_of_deltas_reproduces_the_views() {
-        let views = [vec![ent(1, 0), ent(2, 5)], vec![ent(1, 16), ent(3, 7)], vec![ent(3, 9)]];
+        let views = [
+            vec![ent(1, 0), ent(2, 5)],
+            vec![ent(1, 16), ent(3, 7)],
+            vec![ent(3, 9)],
+        ];
         let mut m = Mirror::new();
         m.apply(&snapshot(1, 0, &[], &views[0])).unwrap();
         m.apply(&snapshot(2, 1, &views[0], &views[1])).unwrap();
@@ -246,8 +275,16 @@ mod tests {
     fn a_delta_on_the_wrong_base_is_refused_and_changes_nothing() {
         let mut m = Mirror::new();
         m.apply(&snapshot(5, 0, &[], &[ent(1, 0)])).unwrap();
-        let err = m.apply(&snapshot(7, 6, &[ent(1, 0)], &[ent(1, 1)])).unwrap_err();
-        assert_eq!(err, MirrorError::BaseMismatch { have: Tick(5), got: Tick(6) });
+        let err = m
+            .apply(&snapshot(7, 6, &[ent(1, 0)], &[ent(1, 1)]))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            MirrorError::BaseMismatch {
+                have: Tick(5),
+                got: Tick(6)
+            }
+        );
         assert_eq!(m.entities(), &[ent(1, 0)]);
         assert_eq!(m.tick(), Tick(5));
     }
@@ -255,7 +292,8 @@ mod tests {
     #[test]
     fn a_complete_snapshot_replaces_everything() {
         let mut m = Mirror::new();
-        m.apply(&snapshot(5, 0, &[], &[ent(1, 0), ent(2, 0)])).unwrap();
+        m.apply(&snapshot(5, 0, &[], &[ent(1, 0), ent(2, 0)]))
+            .unwrap();
         m.apply(&snapshot(9, 0, &[], &[ent(3, 3)])).unwrap();
         assert_eq!(m.entities(), &[ent(3, 3)]);
     }
@@ -264,7 +302,10 @@ mod tests {
     fn stale_snapshots_are_refused() {
         let mut m = Mirror::new();
         m.apply(&snapshot(5, 0, &[], &[ent(1, 0)])).unwrap();
-        assert!(matches!(m.apply(&snapshot(5, 0, &[], &[])), Err(MirrorError::Stale { .. })));
+        assert!(matches!(
+            m.apply(&snapshot(5, 0, &[], &[])),
+            Err(MirrorError::Stale { .. })
+        ));
     }
 
     #[test]
@@ -287,9 +328,16 @@ mod tests {
 
     #[test]
     fn reconciliation_replays_unacknowledged_inputs() {
-        let start = Body { pos: Vec2::new(100.0, 100.0), ..Body::default() };
+        let start = Body {
+            pos: Vec2::new(100.0, 100.0),
+            ..Body::default()
+        };
         let mut p = Predictor::new(start, 30, 1000.0);
-        let right = |seq| InputCmd { seq, move_x: 1.0, ..InputCmd::default() };
+        let right = |seq| InputCmd {
+            seq,
+            move_x: 1.0,
+            ..InputCmd::default()
+        };
         for seq in 1..=5 {
             p.predict(right(seq));
         }
@@ -298,7 +346,9 @@ mod tests {
         for seq in 1..=3 {
             arena::step(&mut server, &right(seq), 1.0 / 30.0, 1000.0);
         }
-        let err = p.reconcile(&NetEntity::from_body(EntityId(1), &server), 3).unwrap();
+        let err = p
+            .reconcile(&NetEntity::from_body(EntityId(1), &server), 3)
+            .unwrap();
         assert!(err < 0.05, "only quantisation error expected, got {err}");
         assert_eq!(p.pending(), 2);
         let expected_x = 100.0 + 5.0 * arena::MOVE_SPEED / 30.0;
@@ -307,11 +357,20 @@ mod tests {
 
     #[test]
     fn reconciliation_corrects_a_wrong_prediction() {
-        let start = Body { pos: Vec2::new(100.0, 100.0), ..Body::default() };
+        let start = Body {
+            pos: Vec2::new(100.0, 100.0),
+            ..Body::default()
+        };
         let mut p = Predictor::new(start, 30, 1000.0);
-        p.predict(InputCmd { seq: 1, move_x: 1.0, ..InputCmd::default() });
+        p.predict(InputCmd {
+            seq: 1,
+            move_x: 1.0,
+            ..InputCmd::default()
+        });
         // The server never moved the entity (say, it was stunned).
-        let err = p.reconcile(&NetEntity::from_body(EntityId(1), &start), 1).unwrap();
+        let err = p
+            .reconcile(&NetEntity::from_body(EntityId(1), &start), 1)
+            .unwrap();
         assert!((err - arena::MOVE_SPEED / 30.0).abs() < 0.05);
         assert_eq!(p.body().pos, start.pos);
         assert_eq!(p.pending(), 0);

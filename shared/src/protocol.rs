@@ -243,12 +243,22 @@ mod tests {
     #[test]
     fn non_finite_values_are_refused() {
         for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
-            let x = InputCmd { move_x: bad, ..InputCmd::default() };
-            let yaw = InputCmd { yaw: bad, ..InputCmd::default() };
+            let x = InputCmd {
+                move_x: bad,
+                ..InputCmd::default()
+            };
+            let yaw = InputCmd {
+                yaw: bad,
+                ..InputCmd::default()
+            };
             assert_eq!(x.sanitised(), Err(InputError::NonFinite));
             assert_eq!(yaw.sanitised(), Err(InputError::NonFinite));
         }
-        let huge = InputCmd { move_x: f32::MAX, move_y: f32::MAX, ..InputCmd::default() };
+        let huge = InputCmd {
+            move_x: f32::MAX,
+            move_y: f32::MAX,
+            ..InputCmd::default()
+        };
         assert_eq!(huge.sanitised(), Err(InputError::NonFinite));
     }
 }

@@ -13,7 +13,14 @@ fn arb_state() -> impl Strategy<Value = (i32, i32, i16, i16, u16)> {
 }
 
 fn entity(id: u32, (x, y, vx, vy, yaw): (i32, i32, i16, i16, u16)) -> NetEntity {
-    NetEntity { id: EntityId(id), x, y, vx, vy, yaw }
+    NetEntity {
+        id: EntityId(id),
+        x,
+        y,
+        vx,
+        vy,
+        yaw,
+    }
 }
 
 /// A view: entities sorted by unique, non-zero id.

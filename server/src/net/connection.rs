@@ -56,7 +56,11 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     let _ = stream.set_nodelay(true);
     let deadline = Instant::now() + shared.config.handshake_timeout;
     let ws_config = super::ws_config(shared.config.max_message_bytes);
-    let mut ws = match timeout_at(deadline, accept_hdr_async_with_config(stream, check_upgrade, Some(ws_config))).await
+    let mut ws = match timeout_at(
+        deadline,
+        accept_hdr_async_with_config(stream, check_upgrade, Some(ws_config)),
+    )
+    .await
     {
         Ok(Ok(ws)) => ws,
         Ok(Err(error)) => {
@@ -85,33 +89,55 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
 async fn await_hello(ws: &mut Ws, deadline: Instant) -> Result<String, Outcome> {
     loop {
         let msg = match timeout_at(deadline, ws.next()).await {
-            Err(_) => return Err(Outcome::close(close::POLICY_VIOLATION, close::REASON_HELLO_TIMEOUT)),
+            Err(_) => {
+                return Err(Outcome::close(
+                    close::POLICY_VIOLATION,
+                    close::REASON_HELLO_TIMEOUT,
+                ));
+            }
             Ok(None | Some(Err(_))) => return Err(Outcome::Gone),
             Ok(Some(Ok(msg))) => msg,
         };
         let bytes = match msg {
             Message::Binary(b) => b,
-            Message::Text(_) => return Err(Outcome::close(close::UNSUPPORTED_DATA, close::REASON_BINARY_ONLY)),
+            Message::Text(_) => {
+                return Err(Outcome::close(
+                    close::UNSUPPORTED_DATA,
+                    close::REASON_BINARY_ONLY,
+                ));
+            }
             Message::Close(_) => return Err(Outcome::Gone),
             _ => continue,
         };
         return match codec::decode_client(&bytes) {
             Err(e) => Err(decode_failure(e)),
-            Ok(ClientMsg::Hello { protocol_version, name, resume_token: _ }) => {
+            Ok(ClientMsg::Hello {
+                protocol_version,
+                name,
+                resume_token: _,
+            }) => {
                 if protocol_version != PROTOCOL_VERSION {
                     Err(Outcome::close(
                         close::PROTOCOL_ERROR,
-                        format!("protocol version {protocol_version} not supported; server speaks {PROTOCOL_VERSION}"),
+                        format!(
+                            "protocol version {protocol_version} not supported; server speaks {PROTOCOL_VERSION}"
+                        ),
                     ))
                 } else if name.len() > MAX_NAME_BYTES {
-                    Err(Outcome::close(close::INVALID_PAYLOAD, format!("name longer than {MAX_NAME_BYTES} bytes")))
+                    Err(Outcome::close(
+                        close::INVALID_PAYLOAD,
+                        format!("name longer than {MAX_NAME_BYTES} bytes"),
+                    ))
                 } else {
                     // Resuming a session comes with reconnection support; until
                     // then a resume token is ignored and the player joins anew.
                     Ok(name)
                 }
             }
-            Ok(_) => Err(Outcome::close(close::PROTOCOL_ERROR, close::REASON_HELLO_FIRST)),
+            Ok(_) => Err(Outcome::close(
+                close::PROTOCOL_ERROR,
+                close::REASON_HELLO_FIRST,
+            )),
         };
     }
 }
@@ -147,8 +173,21 @@ impl Drop for Seat {
 
 /// The game session: Welcome, then inputs in and snapshots out.
 async fn play(ws: &mut Ws, peer: SocketAddr, shared: &Shared, joined: Joined) -> Outcome {
-    let Joined { room, key, welcome, roster, mut frames, mut events, commands } = joined;
-    let _seat = Seat { rooms: shared.rooms.clone(), joined_room: room, commands: commands.clone(), key };
+    let Joined {
+        room,
+        key,
+        welcome,
+        roster,
+        mut frames,
+        mut events,
+        commands,
+    } = joined;
+    let _seat = Seat {
+        rooms: shared.rooms.clone(),
+        joined_room: room,
+        commands: commands.clone(),
+        key,
+    };
     let player = welcome.player;
     info!(%peer, %player, %room, entity = %welcome.entity, "player joined");
     if send(ws, &ServerMsg::Welcome(welcome)).await.is_err() {
@@ -237,7 +276,10 @@ async fn send(ws: &mut Ws, msg: &ServerMsg) -> Result<(), ()> {
 /// Sends a close frame and waits briefly for the client's answer, so that
 /// the close frame is read before the TCP connection goes away.
 async fn close_with(ws: &mut Ws, code: u16, reason: Cow<'static, str>) {
-    let frame = CloseFrame { code: CloseCode::from(code), reason: reason.as_ref().into() };
+    let frame = CloseFrame {
+        code: CloseCode::from(code),
+        reason: reason.as_ref().into(),
+    };
     let _ = timeout(CLOSE_LINGER, async {
         if ws.close(Some(frame)).await.is_ok() {
             while let Some(Ok(_)) = ws.next().await {}
@@ -245,4 +287,3 @@ async fn close_with(ws: &mut Ws, code: u16, reason: Cow<'static, str>) {
     })
     .await;
 }
-

@@ -7,9 +7,14 @@ use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
 /// Accepts an upgrade to `/play` that offers the `snapwire.v1` subprotocol,
 /// and answers it with that subprotocol; refuses anything else with a plain
 /// HTTP error that says what was wrong.
+// The signature is tungstenite's `Callback`; the error type is theirs.
+#[allow(clippy::result_large_err)]
 pub(crate) fn check_upgrade(req: &Request, mut resp: Response) -> Result<Response, ErrorResponse> {
     if req.uri().path() != PLAY_PATH {
-        return Err(refuse(StatusCode::NOT_FOUND, format!("no such endpoint; the game is at {PLAY_PATH}\n")));
+        return Err(refuse(
+            StatusCode::NOT_FOUND,
+            format!("no such endpoint; the game is at {PLAY_PATH}\n"),
+        ));
     }
     let offered = req
         .headers()
@@ -24,15 +29,19 @@ pub(crate) fn check_upgrade(req: &Request, mut resp: Response) -> Result<Respons
             format!("missing WebSocket subprotocol: offer Sec-WebSocket-Protocol: {SUBPROTOCOL}\n"),
         ));
     }
-    resp.headers_mut()
-        .insert(header::SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(SUBPROTOCOL));
+    resp.headers_mut().insert(
+        header::SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static(SUBPROTOCOL),
+    );
     Ok(resp)
 }
 
 fn refuse(status: StatusCode, body: String) -> ErrorResponse {
     let mut resp = ErrorResponse::new(Some(body));
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     resp
 }

@@ -34,7 +34,11 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let rooms = RoomManager::new(config.room_settings(), stop_rx.clone());
-    let shared = Arc::new(Shared { config, rooms, shutdown: stop_rx });
+    let shared = Arc::new(Shared {
+        config,
+        rooms,
+        shutdown: stop_rx,
+    });
     // Every connection task holds a clone; when all are dropped, `recv`
     // returns None and shutdown knows every connection has finished.
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
@@ -65,7 +69,10 @@ pub async fn run(
     info!("shutting down: closing connections");
     stop_tx.send_replace(true);
     drop(alive_tx);
-    if tokio::time::timeout(SHUTDOWN_GRACE, alive_rx.recv()).await.is_err() {
+    if tokio::time::timeout(SHUTDOWN_GRACE, alive_rx.recv())
+        .await
+        .is_err()
+    {
         warn!("some connections did not close in time");
     }
     info!("stopped");

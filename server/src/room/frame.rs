@@ -17,7 +17,10 @@ pub struct PlayerFrame {
 
 impl PlayerFrame {
     /// Marks a free player slot.
-    pub const VACANT: PlayerFrame = PlayerFrame { entity_index: u32::MAX, ack_input_seq: 0 };
+    pub const VACANT: PlayerFrame = PlayerFrame {
+        entity_index: u32::MAX,
+        ack_input_seq: 0,
+    };
 }
 
 /// The world after one tick, as every connection's writer sees it.
@@ -46,13 +49,27 @@ const MAX_SHARED_BODIES: usize = 8;
 
 impl Frame {
     /// A frame with no shared encodings yet.
-    pub fn new(tick: Tick, entities: Vec<NetEntity>, grid: Option<Grid>, players: Vec<PlayerFrame>) -> Self {
-        Frame { tick, entities, grid, players, shared_bodies: Mutex::new(Vec::new()) }
+    pub fn new(
+        tick: Tick,
+        entities: Vec<NetEntity>,
+        grid: Option<Grid>,
+        players: Vec<PlayerFrame>,
+    ) -> Self {
+        Frame {
+            tick,
+            entities,
+            grid,
+            players,
+            shared_bodies: Mutex::new(Vec::new()),
+        }
     }
 
     /// The player's entry, if the slot is in use.
     pub fn player(&self, key: usize) -> Option<PlayerFrame> {
-        self.players.get(key).copied().filter(|p| p.entity_index != u32::MAX)
+        self.players
+            .get(key)
+            .copied()
+            .filter(|p| p.entity_index != u32::MAX)
     }
 
     /// The encoded delta from `base` (every entity of the base frame; `None`
@@ -66,7 +83,11 @@ impl Frame {
             return Ok(body.clone());
         }
         let mut delta = EntityDelta::default();
-        diff(base.map_or(&[][..], |b| &b.entities), &self.entities, &mut delta);
+        diff(
+            base.map_or(&[][..], |b| &b.entities),
+            &self.entities,
+            &mut delta,
+        );
         let mut bytes = Vec::new();
         codec::parts::delta_body(&delta, &mut bytes)?;
         let body: Arc<[u8]> = bytes.into();

@@ -117,7 +117,13 @@ impl RoomManager {
         let (room, commands) = self.reserve();
         let player = PlayerId(self.next_player.fetch_add(1, Ordering::Relaxed));
         let (reply, answer) = oneshot::channel();
-        let sent = commands.send(RoomCmd::Join { player, name, reply }).await;
+        let sent = commands
+            .send(RoomCmd::Join {
+                player,
+                name,
+                reply,
+            })
+            .await;
         match (sent, answer.await) {
             (Ok(()), Ok(a)) => Ok(Joined {
                 room,
@@ -149,7 +155,13 @@ impl RoomManager {
         let (tx, rx) = mpsc::channel(capacity.saturating_mul(4).max(1024));
         let room = Room::new(id, self.settings.clone());
         tokio::spawn(room.run(rx, self.clone(), self.shutdown.clone()));
-        rooms.by_id.insert(id, RoomEntry { commands: tx.clone(), occupancy: 1 });
+        rooms.by_id.insert(
+            id,
+            RoomEntry {
+                commands: tx.clone(),
+                occupancy: 1,
+            },
+        );
         info!(room = %id, capacity, "room created");
         (id, tx)
     }
@@ -180,7 +192,10 @@ impl RoomManager {
         self.lock()
             .by_id
             .iter()
-            .map(|(&id, r)| RoomInfo { id, players: r.occupancy })
+            .map(|(&id, r)| RoomInfo {
+                id,
+                players: r.occupancy,
+            })
             .collect()
     }
 

@@ -10,7 +10,8 @@ use rand::rngs::SmallRng;
 use slab::Slab;
 use snapwire_shared::quant::POS_SCALE;
 use snapwire_shared::{
-    EntityId, InputCmd, PlayerId, RoomId, ServerEvent, SessionToken, Tick, Welcome, WorldInfo, arena,
+    EntityId, InputCmd, PlayerId, RoomId, ServerEvent, SessionToken, Tick, Welcome, WorldInfo,
+    arena,
 };
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -173,7 +174,11 @@ impl Room {
 
     fn handle(&mut self, cmd: RoomCmd) {
         match cmd {
-            RoomCmd::Join { player, name, reply } => self.join(player, name, reply),
+            RoomCmd::Join {
+                player,
+                name,
+                reply,
+            } => self.join(player, name, reply),
             RoomCmd::Input { player, cmd } => {
                 if let Some(p) = self.players.get_mut(player.0) {
                     // Wrapping order: drop inputs not newer than the last one.
@@ -197,13 +202,22 @@ impl Room {
         }
     }
 
-    fn join(&mut self, player: PlayerId, name: String, reply: tokio::sync::oneshot::Sender<Admission>) {
+    fn join(
+        &mut self,
+        player: PlayerId,
+        name: String,
+        reply: tokio::sync::oneshot::Sender<Admission>,
+    ) {
         let body = self.rules.spawn(self.settings.world_size, &mut self.rng);
         let (entity, entity_id) = self.world.spawn(body);
         let roster: Vec<ServerEvent> = self
             .players
             .iter()
-            .map(|(_, p)| ServerEvent::PlayerJoined { player: p.id, entity: p.entity_id, name: p.name.clone() })
+            .map(|(_, p)| ServerEvent::PlayerJoined {
+                player: p.id,
+                entity: p.entity_id,
+                name: p.name.clone(),
+            })
             .collect();
         let events = self.events.subscribe();
         let key = self.players.insert(Player {
@@ -245,7 +259,11 @@ impl Room {
             return;
         }
         debug!(room = %self.id, %player, entity = %entity_id, "player joined");
-        let _ = self.events.send(ServerEvent::PlayerJoined { player, entity: entity_id, name });
+        let _ = self.events.send(ServerEvent::PlayerJoined {
+            player,
+            entity: entity_id,
+            name,
+        });
     }
 
     /// One tick: apply inputs, step the world, publish the frame.
@@ -280,7 +298,11 @@ impl Room {
         let grid = (self.settings.view_radius > 0.0).then(|| {
             let mut g = Grid::default();
             let cell_q = (self.settings.view_radius * EXIT_RADIUS_FACTOR * POS_SCALE) as i64;
-            g.rebuild(&entities, (self.settings.world_size * POS_SCALE) as i64, cell_q);
+            g.rebuild(
+                &entities,
+                (self.settings.world_size * POS_SCALE) as i64,
+                cell_q,
+            );
             g
         });
         Frame::new(self.tick, entities, grid, players)

@@ -68,8 +68,12 @@ impl Grid {
         if self.cols == 0 {
             return;
         }
-        let lo = |v: i32| self.axis((i64::from(v) - r_q).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32);
-        let hi = |v: i32| self.axis((i64::from(v) + r_q).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32);
+        let lo = |v: i32| {
+            self.axis((i64::from(v) - r_q).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32)
+        };
+        let hi = |v: i32| {
+            self.axis((i64::from(v) + r_q).clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32)
+        };
         for row in lo(y)..=hi(y) {
             let first = row * self.cols + lo(x);
             let last = row * self.cols + hi(x);
@@ -89,7 +93,14 @@ mod tests {
     use snapwire_shared::EntityId;
 
     fn ent(i: u32, x: i32, y: i32) -> NetEntity {
-        NetEntity { id: EntityId(i + 1), x, y, vx: 0, vy: 0, yaw: 0 }
+        NetEntity {
+            id: EntityId(i + 1),
+            x,
+            y,
+            vx: 0,
+            vy: 0,
+            yaw: 0,
+        }
     }
 
     proptest! {

@@ -37,7 +37,12 @@ pub struct World {
 impl World {
     /// An empty world of side `size`.
     pub fn new(size: f32) -> Self {
-        World { entities: Slab::new(), order: Vec::new(), next_id: 1, size }
+        World {
+            entities: Slab::new(),
+            order: Vec::new(),
+            next_id: 1,
+            size,
+        }
     }
 
     /// Side of the square arena, world units.
@@ -61,7 +66,11 @@ impl World {
         // 2^32 spawns in one room would wrap; at 1,000 spawns a second that
         // is 50 days of one room. Skip 0 if it ever happens.
         self.next_id = self.next_id.wrapping_add(1).max(1);
-        let key = self.entities.insert(Entity { id, body, input: InputCmd::default() });
+        let key = self.entities.insert(Entity {
+            id,
+            body,
+            input: InputCmd::default(),
+        });
         self.order.push(key);
         (EntityKey(key), id)
     }
@@ -97,7 +106,9 @@ impl World {
 
     /// All entities with their keys, by ascending id.
     pub fn iter_by_id(&self) -> impl Iterator<Item = (EntityKey, &Entity)> {
-        self.order.iter().map(|&k| (EntityKey(k), &self.entities[k]))
+        self.order
+            .iter()
+            .map(|&k| (EntityKey(k), &self.entities[k]))
     }
 
     /// Writes the quantised state of every entity, by ascending id, into `out`.
@@ -117,7 +128,10 @@ mod tests {
     use glam::Vec2;
 
     fn body(x: f32) -> Body {
-        Body { pos: Vec2::new(x, 0.0), ..Body::default() }
+        Body {
+            pos: Vec2::new(x, 0.0),
+            ..Body::default()
+        }
     }
 
     #[test]

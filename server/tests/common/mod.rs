@@ -1,0 +1,181 @@
+//! Test harness: a real server on 127.0.0.1:0 and helpers to talk to it.
+//!
+//! Everything waits on messages, never on sleeps; every wait is bounded so a
+//! broken server fails the test instead of hanging it.
+
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use snapwire_bot::{ClientError, GameClient};
+use snapwire_server::Config;
+use snapwire_shared::{ServerMsg, Snapshot, Welcome};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Upper bound on any single wait in a test.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A server running in this test's runtime.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl TestServer {
+    pub async fn start(config: Config) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding 127.0.0.1:0 should work");
+        let addr = listener
+            .local_addr()
+            .expect("a bound listener has an address");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(snapwire_server::run(listener, config, async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}/play", self.addr)
+    }
+
+    /// Signals shutdown and waits for `run` to return; returns how long it took.
+    pub async fn stop(mut self) -> Duration {
+        let started = Instant::now();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        within(&mut self.task)
+            .await
+            .expect("the server task should not panic")
+            .expect("run should end cleanly");
+        started.elapsed()
+    }
+}
+
+/// Awaits `fut`, failing the test if it takes longer than [`PATIENCE`].
+pub async fn within<F: Future>(fut: F) -> F::Output {
+    tokio::time::timeout(PATIENCE, fut)
+        .await
+        .expect("the server should answer in time")
+}
+
+/// Joins the server as `name`.
+pub async fn join(server: &TestServer, name: &str) -> (GameClient, Welcome) {
+    within(GameClient::join(&server.url(), name))
+        .await
+        .expect("joining should succeed")
+}
+
+/// The next snapshot, skipping other messages.
+pub async fn next_snapshot(client: &mut GameClient) -> Snapshot {
+    loop {
+        match within(client.recv())
+            .await
+            .expect("the connection should stay open")
+        {
+            ServerMsg::Snapshot(s) => return s,
+            _ => continue,
+        }
+    }
+}
+
+/// Receives until the server closes; returns the close code and reason.
+pub async fn expect_close(client: &mut GameClient) -> (u16, String) {
+    loop {
+        match within(client.recv()).await {
+            Ok(_) => continue,
+            Err(ClientError::Closed { code, reason }) => return (code, reason),
+            Err(e) => panic!("expected a close frame, got {e}"),
+        }
+    }
+}
+
+/// A config with the defaults but a fast room disposal.
+pub fn config() -> Config {
+    Config {
+        room_empty_grace: Duration::from_millis(200),
+        ..Config::default()
+    }
+}
+
+/// Game rules for tests: the arena's movement, spawns at scripted points
+/// (then at random), and a record of the quantised world after every tick,
+/// which is the truth a client's mirror is checked against.
+pub mod rules {
+    use rand::rngs::SmallRng;
+    use snapwire_server::sim::{Arena, GameRules, World};
+    use snapwire_shared::{Body, NetEntity, Tick};
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    /// The world after each tick, by tick.
+    pub type Truth = Arc<Mutex<HashMap<Tick, Vec<NetEntity>>>>;
+
+    pub struct Scripted {
+        pub spawns: Vec<glam::Vec2>,
+        pub truth: Truth,
+        tick: Tick,
+    }
+
+    impl Scripted {
+        pub fn new(spawns: Vec<glam::Vec2>) -> (Self, Truth) {
+            let truth = Truth::default();
+            (
+                Scripted {
+                    spawns,
+                    truth: truth.clone(),
+                    tick: Tick::NONE,
+                },
+                truth,
+            )
+        }
+    }
+
+    impl GameRules for Scripted {
+        fn spawn(&mut self, world_size: f32, rng: &mut SmallRng) -> Body {
+            if self.spawns.is_empty() {
+                return Arena.spawn(world_size, rng);
+            }
+            Body {
+                pos: self.spawns.remove(0),
+                ..Body::default()
+            }
+        }
+
+        fn step(&mut self, world: &mut World, dt: f32) {
+            Arena.step(world, dt);
+            // The room calls step exactly once per tick, starting at tick 1.
+            self.tick = self.tick.next();
+            let mut now = Vec::new();
+            world.quantise_into(&mut now);
+            self.truth.lock().unwrap().insert(self.tick, now);
+        }
+    }
+
+    /// A server config whose single room uses `rules`.
+    pub fn config_with(rules: Scripted, view_radius: f32) -> snapwire_server::Config {
+        let rules = Mutex::new(Some(rules));
+        snapwire_server::Config {
+            view_radius,
+            rules: Arc::new(move || {
+                let r = rules
+                    .lock()
+                    .unwrap()
+                    .take()
+                    .expect("tests with scripted rules use one room");
+                Box::new(r) as Box<dyn GameRules>
+            }),
+            ..super::config()
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! The HTTP upgrade: endpoint path and subprotocol negotiation.
+
+mod common;
+
+use common::{TestServer, config, within};
+use snapwire_shared::protocol::SUBPROTOCOL;
+use tokio_tungstenite::connect_async;
+use tokio_tungstenite::tungstenite::Error as WsError;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
+
+async fn refusal(url: String, subprotocol: Option<&'static str>) -> (StatusCode, String) {
+    let mut req = url.into_client_request().expect("test urls are valid");
+    if let Some(p) = subprotocol {
+        req.headers_mut()
+            .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(p));
+    }
+    match within(connect_async(req)).await {
+        Err(WsError::Http(resp)) => {
+            let body = resp
+                .body()
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
+            (resp.status(), body)
+        }
+        Err(e) => panic!("expected an HTTP refusal, got {e}"),
+        Ok(_) => panic!("expected an HTTP refusal, got an upgrade"),
+    }
+}
+
+#[tokio::test]
+async fn an_upgrade_without_the_subprotocol_is_refused_with_400() {
+    let server = TestServer::start(config()).await;
+    let (status, body) = refusal(server.url(), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body.contains(SUBPROTOCOL),
+        "the refusal should name the subprotocol: {body:?}"
+    );
+    let (status, _) = refusal(server.url(), Some("snapwire.v0, chat")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_upgrade_to_another_path_is_refused_with_404() {
+    let server = TestServer::start(config()).await;
+    let (status, body) = refusal(format!("ws://{}/other", server.addr), Some(SUBPROTOCOL)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        body.contains("/play"),
+        "the refusal should say where the game is: {body:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_upgrade_offering_the_subprotocol_is_accepted_and_echoed() {
+    let server = TestServer::start(config()).await;
+    let mut req = server
+        .url()
+        .into_client_request()
+        .expect("test urls are valid");
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("chat, snapwire.v1"),
+    );
+    let (_ws, resp) = within(connect_async(req))
+        .await
+        .expect("the upgrade should be accepted");
+    assert_eq!(resp.status(), StatusCode::SWITCHING_PROTOCOLS);
+    assert_eq!(
+        resp.headers()
+            .get("Sec-WebSocket-Protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some(SUBPROTOCOL)
+    );
+    server.stop().await;
+}
