@@ -1,1 +1,59 @@
-fn main() {}
+//! Per-client snapshot work, done in each connection's task.
+//!
+//! - `view/aoi`: one client's area-of-interest query, delta against its last
+//!   snapshot and encoding, at the reference density (~28 visible, all
+//!   moving). Expected: flat in world entities, since the grid query only
+//!   touches the cells around the client.
+//! - `view/full_shared`: the full-view delta (every entity moving) that all
+//!   clients on one baseline share, encoded once. Expected: linear in
+//!   entities.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use snapwire_benches::{VIEW_RADIUS, two_frames};
+use snapwire_server::view::ClientView;
+use snapwire_shared::codec;
+use snapwire_shared::delta::{EntityDelta, diff};
+use std::hint::black_box;
+
+fn aoi(c: &mut Criterion) {
+    let mut group = c.benchmark_group("view/aoi");
+    for n in [1_000usize, 10_000, 50_000] {
+        let (f1, f2) = two_frames(n, VIEW_RADIUS, 2);
+        let mut view = ClientView::new(VIEW_RADIUS);
+        let mut out = Vec::with_capacity(1024);
+        // Warm the baseline so every timed call is a steady-state delta.
+        view.encode_next(&f1, 0, &[], &mut out).expect("encodes");
+        let mut flip = false;
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| {
+                out.clear();
+                flip = !flip;
+                let f = if flip { &f2 } else { &f1 };
+                black_box(view.encode_next(f, 0, &[], &mut out).expect("encodes"))
+            });
+        });
+    }
+    group.finish();
+}
+
+fn full_shared(c: &mut Criterion) {
+    let mut group = c.benchmark_group("view/full_shared");
+    for n in [100usize, 1_000, 5_000] {
+        let (f1, f2) = two_frames(n, 0.0, 3);
+        let mut delta = EntityDelta::default();
+        let mut out = Vec::with_capacity(8 * n);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| {
+                out.clear();
+                diff(&f1.entities, &f2.entities, &mut delta);
+                codec::parts::delta_body(&delta, &mut out).expect("encodes");
+                black_box(out.len())
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, aoi, full_shared);
+criterion_main!(benches);

@@ -1,1 +1,44 @@
+//! Fixtures for the criterion benches: worlds of the reference workload
+//! (`WORKLOAD.md`), built outside the timed loops.
 
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use snapwire_server::room::frame::{Frame, PlayerFrame};
+use snapwire_server::sim::{Arena, GameRules, World};
+use snapwire_shared::arena::world_size_for;
+use snapwire_shared::{InputCmd, Tick};
+use std::sync::Arc;
+
+/// The reference view radius.
+pub const VIEW_RADIUS: f32 = 300.0;
+/// The reference tick length.
+pub const DT: f32 = 1.0 / 30.0;
+
+/// `n` players spawned uniformly in an arena sized for `n` (constant
+/// density), each walking in a random direction.
+pub fn arena_world(n: usize, seed: u64) -> World {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let size = world_size_for(n);
+    let mut world = World::new(size);
+    let mut rules = Arena;
+    for _ in 0..n {
+        let body = rules.spawn(size, &mut rng);
+        let (key, _) = world.spawn(body);
+        let angle: f32 = rng.random_range(0.0..std::f32::consts::TAU);
+        let e = world.get_mut(key).expect("just spawned");
+        e.input = InputCmd { seq: 1, move_x: angle.cos(), move_y: angle.sin(), yaw: angle, buttons: 0 };
+    }
+    world
+}
+
+/// Two consecutive frames of a moving world, where player slot `i`
+/// controls the `i`-th entity by id.
+pub fn two_frames(n: usize, view_radius: f32, seed: u64) -> (Arc<Frame>, Arc<Frame>) {
+    let mut world = arena_world(n, seed);
+    let players: Vec<PlayerFrame> =
+        (0..n as u32).map(|i| PlayerFrame { entity_index: i, ack_input_seq: 1 }).collect();
+    let a = Frame::from_world(Tick(1), &world, view_radius, players.clone());
+    Arena.step(&mut world, DT);
+    let b = Frame::from_world(Tick(2), &world, view_radius, players);
+    (Arc::new(a), Arc::new(b))
+}

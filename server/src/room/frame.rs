@@ -1,6 +1,8 @@
 //! What a room publishes each tick: an immutable, shared picture of the world.
 
-use crate::sim::Grid;
+use crate::sim::{Grid, World};
+use crate::view::EXIT_RADIUS_FACTOR;
+use snapwire_shared::quant::POS_SCALE;
 use snapwire_shared::codec::{self, EncodeError};
 use snapwire_shared::delta::{EntityDelta, diff};
 use snapwire_shared::{NetEntity, Tick};
@@ -62,6 +64,21 @@ impl Frame {
             players,
             shared_bodies: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Quantises `world` and, when `view_radius > 0`, buckets it in a grid
+    /// whose cells are one exit radius wide (so a view query touches at most
+    /// 3×3 cells). Linear in entities.
+    pub fn from_world(tick: Tick, world: &World, view_radius: f32, players: Vec<PlayerFrame>) -> Self {
+        let mut entities = Vec::new();
+        world.quantise_into(&mut entities);
+        let grid = (view_radius > 0.0).then(|| {
+            let mut g = Grid::default();
+            let cell_q = (view_radius * EXIT_RADIUS_FACTOR * POS_SCALE) as i64;
+            g.rebuild(&entities, (world.size() * POS_SCALE) as i64, cell_q);
+            g
+        });
+        Frame::new(tick, entities, grid, players)
     }
 
     /// The player's entry, if the slot is in use.

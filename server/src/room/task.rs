@@ -3,12 +3,10 @@
 use super::frame::{Frame, PlayerFrame};
 use super::manager::{Admission, RoomManager};
 use super::{PlayerKey, RoomCmd};
-use crate::sim::{EntityKey, GameRules, Grid, World};
-use crate::view::EXIT_RADIUS_FACTOR;
+use crate::sim::{EntityKey, GameRules, World};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use slab::Slab;
-use snapwire_shared::quant::POS_SCALE;
 use snapwire_shared::{
     EntityId, InputCmd, PlayerId, RoomId, ServerEvent, SessionToken, Tick, Welcome, WorldInfo,
     arena,
@@ -285,26 +283,16 @@ impl Room {
     }
 
     fn build_frame(&self) -> Frame {
-        let mut entities = Vec::new();
-        self.world.quantise_into(&mut entities);
+        let mut frame = Frame::from_world(self.tick, &self.world, self.settings.view_radius, Vec::new());
         let mut players = vec![PlayerFrame::VACANT; self.players.capacity()];
         for (k, p) in &self.players {
-            let index = entities.binary_search_by_key(&p.entity_id, |e| e.id);
+            let index = frame.entities.binary_search_by_key(&p.entity_id, |e| e.id);
             players[k] = PlayerFrame {
                 entity_index: index.map_or(u32::MAX, |i| i as u32),
                 ack_input_seq: p.acked,
             };
         }
-        let grid = (self.settings.view_radius > 0.0).then(|| {
-            let mut g = Grid::default();
-            let cell_q = (self.settings.view_radius * EXIT_RADIUS_FACTOR * POS_SCALE) as i64;
-            g.rebuild(
-                &entities,
-                (self.settings.world_size * POS_SCALE) as i64,
-                cell_q,
-            );
-            g
-        });
-        Frame::new(self.tick, entities, grid, players)
+        frame.players = players;
+        frame
     }
 }
