@@ -12,8 +12,18 @@ use snapwire_shared::{ClientMsg, InputCmd};
 use std::hint::black_box;
 
 fn codec(c: &mut Criterion) {
-    let hello = ClientMsg::Hello { protocol_version: PROTOCOL_VERSION, name: "player-1234".into(), resume_token: None };
-    let input = ClientMsg::Input(InputCmd { seq: 123_456, move_x: 0.6, move_y: -0.8, yaw: 2.2, buttons: 1 });
+    let hello = ClientMsg::Hello {
+        protocol_version: PROTOCOL_VERSION,
+        name: "player-1234".into(),
+        resume_token: None,
+    };
+    let input = ClientMsg::Input(InputCmd {
+        seq: 123_456,
+        move_x: 0.6,
+        move_y: -0.8,
+        yaw: 2.2,
+        buttons: 1,
+    });
     let mut out = Vec::with_capacity(256);
     let mut group = c.benchmark_group("codec");
     for (name, msg) in [("hello", &hello), ("input", &input)] {
@@ -24,7 +34,9 @@ fn codec(c: &mut Criterion) {
                 encode_client(black_box(msg), &mut out).expect("encodes");
             })
         });
-        group.bench_function(format!("decode/{name}"), |b| b.iter(|| decode_client(black_box(&bytes)).expect("decodes")));
+        group.bench_function(format!("decode/{name}"), |b| {
+            b.iter(|| decode_client(black_box(&bytes)).expect("decodes"))
+        });
     }
     // A typical aoi snapshot: ~28 visible, all moving.
     let (f1, f2) = two_frames(2_500, VIEW_RADIUS, 4);
@@ -33,7 +45,9 @@ fn codec(c: &mut Criterion) {
     out.clear();
     view.encode_next(&f2, 0, &[], &mut out).expect("encodes");
     let snapshot = out.clone();
-    group.bench_function("decode/aoi_snapshot", |b| b.iter(|| decode_server(black_box(&snapshot)).expect("decodes")));
+    group.bench_function("decode/aoi_snapshot", |b| {
+        b.iter(|| decode_server(black_box(&snapshot)).expect("decodes"))
+    });
     group.finish();
 }
 

@@ -26,7 +26,13 @@ pub fn arena_world(n: usize, seed: u64) -> World {
         let (key, _) = world.spawn(body);
         let angle: f32 = rng.random_range(0.0..std::f32::consts::TAU);
         let e = world.get_mut(key).expect("just spawned");
-        e.input = InputCmd { seq: 1, move_x: angle.cos(), move_y: angle.sin(), yaw: angle, buttons: 0 };
+        e.input = InputCmd {
+            seq: 1,
+            move_x: angle.cos(),
+            move_y: angle.sin(),
+            yaw: angle,
+            buttons: 0,
+        };
     }
     world
 }
@@ -35,8 +41,12 @@ pub fn arena_world(n: usize, seed: u64) -> World {
 /// controls the `i`-th entity by id.
 pub fn two_frames(n: usize, view_radius: f32, seed: u64) -> (Arc<Frame>, Arc<Frame>) {
     let mut world = arena_world(n, seed);
-    let players: Vec<PlayerFrame> =
-        (0..n as u32).map(|i| PlayerFrame { entity_index: i, ack_input_seq: 1 }).collect();
+    let players: Vec<PlayerFrame> = (0..n as u32)
+        .map(|i| PlayerFrame {
+            entity_index: i,
+            ack_input_seq: 1,
+        })
+        .collect();
     let a = Frame::from_world(Tick(1), &world, view_radius, players.clone());
     Arena.step(&mut world, DT);
     let b = Frame::from_world(Tick(2), &world, view_radius, players);

@@ -56,7 +56,7 @@ pub enum DecodeError {
     /// A length prefix claims more than the decode limit.
     #[error("length prefix exceeds limit")]
     LimitExceeded,
-    /// Anything else: bad varint, bad option tag, non-canonical delta.
+    /// Anything else: a bad varint or bool, a non-canonical delta.
     #[error("malformed message")]
     Malformed,
 }

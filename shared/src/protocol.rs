@@ -100,9 +100,11 @@ pub enum ServerMsg {
         /// The newest tick the room had simulated when the ping was answered.
         server_tick: Tick,
     },
-    /// The server is about to close this connection, and why.
+    /// The server is about to close this connection after `Welcome`, and
+    /// why: sent just before the close frame (same reason) for every close
+    /// except the normal one after `Leave`.
     Kicked {
-        /// Short, human-readable reason; also sent as the close reason.
+        /// Short, human-readable reason; also the close frame's reason.
         reason: String,
     },
 }
@@ -182,6 +184,8 @@ pub enum ServerEvent {
 
 /// WebSocket close codes the server uses, and their reasons.
 pub mod close {
+    /// Normal closure: the client said `Leave`.
+    pub const NORMAL: u16 = 1000;
     /// Going away: the server is shutting down.
     pub const GOING_AWAY: u16 = 1001;
     /// Protocol error: wrong version, message out of order.
@@ -197,6 +201,10 @@ pub mod close {
     /// Server error: something went wrong on the server's side.
     pub const INTERNAL_ERROR: u16 = 1011;
 
+    /// Reason sent with [`NORMAL`] after `Leave`.
+    pub const REASON_BYE: &str = "bye";
+    /// Reason sent with [`MESSAGE_TOO_BIG`].
+    pub const REASON_TOO_BIG: &str = "message too big";
     /// Reason sent with [`GOING_AWAY`] on shutdown.
     pub const REASON_SHUTDOWN: &str = "server shutting down";
     /// Reason sent with [`UNSUPPORTED_DATA`].

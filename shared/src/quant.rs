@@ -6,7 +6,7 @@
 //! | field | unit on the wire | resolution | range |
 //! | --- | --- | --- | --- |
 //! | position `x`, `y` | `i32`, 1/16 world unit | 0.0625 units | exact to ±1,048,576 units (f32 limit); the server caps `--world-size` there |
-//! | velocity `vx`, `vy` | `i16`, 1/8 unit per second | 0.125 units/s | ±4,095.875 units/s, saturating |
+//! | velocity `vx`, `vy` | `i16`, 1/8 unit per second | 0.125 units/s | −4,096 to +4,095.875 units/s, saturating |
 //! | facing `yaw` | `u16`, 1/65,536 of a turn | 0.0055° | a full turn, wrapping |
 //!
 //! At the arena's 200 units/s and 30 Hz an entity moves 6.7 units (107

@@ -10,13 +10,14 @@
 
 use super::handshake::check_upgrade;
 use super::listener::Shared;
-use crate::room::{Joined, RoomCmd, RoomManager};
+use crate::room::{JoinError, Joined, RoomCmd, RoomManager};
 use crate::view::ClientView;
 use futures_util::{SinkExt, StreamExt};
 use snapwire_shared::codec::{self, DecodeError};
 use snapwire_shared::protocol::{MAX_NAME_BYTES, PROTOCOL_VERSION, close};
-use snapwire_shared::{ClientMsg, ServerEvent, ServerMsg};
+use snapwire_shared::{ClientMsg, ServerEvent, ServerMsg, Tick};
 use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,9 +25,9 @@ use tokio::net::TcpStream;
 use tokio::sync::broadcast::error::TryRecvError;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::{Instant, timeout, timeout_at};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{WebSocketStream, accept_hdr_async_with_config};
 use tracing::{debug, info, warn};
 
@@ -40,7 +41,9 @@ const CLOSE_LINGER: Duration = Duration::from_secs(1);
 enum Outcome {
     /// The server closes with this code and reason.
     Close(u16, Cow<'static, str>),
-    /// The peer closed or the transport failed; nothing more to send.
+    /// The peer sent a close frame; flush tungstenite's queued reply.
+    PeerClosed,
+    /// The transport failed; nothing more to send.
     Gone,
 }
 
@@ -75,13 +78,30 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     let outcome = match await_hello(&mut ws, deadline).await {
         Ok(name) => match shared.rooms.join(name).await {
             Ok(joined) => play(&mut ws, peer, &shared, joined).await,
-            Err(e) => Outcome::close(close::GOING_AWAY, e.to_string()),
+            Err(e @ JoinError::ShuttingDown) => Outcome::close(close::GOING_AWAY, e.to_string()),
+            Err(e @ JoinError::RoomGone) => Outcome::close(close::INTERNAL_ERROR, e.to_string()),
         },
         Err(outcome) => outcome,
     };
-    if let Outcome::Close(code, reason) = outcome {
-        debug!(%peer, code, %reason, "closing connection");
-        close_with(&mut ws, code, reason).await;
+    match outcome {
+        Outcome::Close(code, reason) => {
+            debug!(%peer, code, %reason, "closing connection");
+            close_with(&mut ws, code, reason).await;
+        }
+        Outcome::PeerClosed => {
+            // Our close reply is queued inside tungstenite; send it.
+            let _ = timeout(CLOSE_LINGER, ws.flush()).await;
+        }
+        Outcome::Gone => {}
+    }
+}
+
+/// The outcome of a failed read: an oversized message gets 1009, anything
+/// else means the transport is gone.
+fn read_failure(error: &WsError) -> Outcome {
+    match error {
+        WsError::Capacity(_) => Outcome::close(close::MESSAGE_TOO_BIG, close::REASON_TOO_BIG),
+        _ => Outcome::Gone,
     }
 }
 
@@ -95,7 +115,8 @@ async fn await_hello(ws: &mut Ws, deadline: Instant) -> Result<String, Outcome> 
                     close::REASON_HELLO_TIMEOUT,
                 ));
             }
-            Ok(None | Some(Err(_))) => return Err(Outcome::Gone),
+            Ok(None) => return Err(Outcome::Gone),
+            Ok(Some(Err(e))) => return Err(read_failure(&e)),
             Ok(Some(Ok(msg))) => msg,
         };
         let bytes = match msg {
@@ -106,7 +127,7 @@ async fn await_hello(ws: &mut Ws, deadline: Instant) -> Result<String, Outcome> 
                     close::REASON_BINARY_ONLY,
                 ));
             }
-            Message::Close(_) => return Err(Outcome::Gone),
+            Message::Close(_) => return Err(Outcome::PeerClosed),
             _ => continue,
         };
         return match codec::decode_client(&bytes) {
@@ -195,10 +216,14 @@ async fn play(ws: &mut Ws, peer: SocketAddr, shared: &Shared, joined: Joined) ->
     }
     let mut shutdown = shared.shutdown.clone();
     let mut view = ClientView::new(shared.config.view_radius);
-    let mut pending_events: Vec<ServerEvent> = roster;
+    // Events wait here until the frame that reflects them is sent, so that a
+    // PlayerLeft arrives in the same snapshot as the entity's removal.
+    let mut pending_events: VecDeque<(Tick, ServerEvent)> =
+        roster.into_iter().map(|e| (Tick::NONE, e)).collect();
+    let mut due_events: Vec<ServerEvent> = Vec::new();
     let mut buf = Vec::with_capacity(512);
     let mut inputs_dropped: u64 = 0;
-    let outcome = loop {
+    let outcome = 'session: loop {
         tokio::select! {
             biased;
             _ = super::stopped(&mut shutdown) => break Outcome::close(close::GOING_AWAY, close::REASON_SHUTDOWN),
@@ -209,29 +234,31 @@ async fn play(ws: &mut Ws, peer: SocketAddr, shared: &Shared, joined: Joined) ->
                 let frame = frames.borrow_and_update().clone();
                 loop {
                     match events.try_recv() {
-                        Ok(e) => pending_events.push(e),
+                        Ok(e) => pending_events.push_back(e),
                         Err(TryRecvError::Empty | TryRecvError::Closed) => break,
-                        Err(TryRecvError::Lagged(_)) => {
-                            return lagging(peer, player);
-                        }
+                        Err(TryRecvError::Lagged(_)) => break 'session lagging(peer, player),
                     }
                 }
+                while pending_events.front().is_some_and(|(t, _)| !t.is_newer_than(frame.tick)) {
+                    due_events.extend(pending_events.pop_front().map(|(_, e)| e));
+                }
                 buf.clear();
-                if let Err(error) = view.encode_next(&frame, key.0, &pending_events, &mut buf) {
+                if let Err(error) = view.encode_next(&frame, key.0, &due_events, &mut buf) {
                     warn!(%peer, %player, %error, "snapshot encoding failed");
                     break Outcome::close(close::INTERNAL_ERROR, "internal error");
                 }
-                pending_events.clear();
+                due_events.clear();
                 if ws.send(Message::Binary(buf.as_slice().to_vec().into())).await.is_err() {
                     break Outcome::Gone;
                 }
             }
             msg = ws.next() => {
                 let bytes = match msg {
-                    None | Some(Err(_)) => break Outcome::Gone,
+                    None => break Outcome::Gone,
+                    Some(Err(e)) => break read_failure(&e),
                     Some(Ok(Message::Binary(b))) => b,
                     Some(Ok(Message::Text(_))) => break Outcome::close(close::UNSUPPORTED_DATA, close::REASON_BINARY_ONLY),
-                    Some(Ok(Message::Close(_))) => break Outcome::Gone,
+                    Some(Ok(Message::Close(_))) => break Outcome::PeerClosed,
                     // Pings are answered by tungstenite itself.
                     Some(Ok(_)) => continue,
                 };
@@ -253,13 +280,26 @@ async fn play(ws: &mut Ws, peer: SocketAddr, shared: &Shared, joined: Joined) ->
                             break Outcome::Gone;
                         }
                     }
-                    Ok(ClientMsg::Leave) => break Outcome::close(1000, "bye"),
+                    Ok(ClientMsg::Leave) => break Outcome::close(close::NORMAL, close::REASON_BYE),
                     Ok(ClientMsg::Hello { .. }) => break Outcome::close(close::PROTOCOL_ERROR, close::REASON_DUPLICATE_HELLO),
                 }
             }
         }
     };
     info!(%peer, %player, %room, inputs_dropped, last_tick = view.base_tick().0, "player left");
+    if let Outcome::Close(code, reason) = &outcome {
+        if *code != close::NORMAL {
+            // In-band as well as in the close frame, for clients whose
+            // WebSocket API hides close reasons.
+            let _ = send(
+                ws,
+                &ServerMsg::Kicked {
+                    reason: reason.to_string(),
+                },
+            )
+            .await;
+        }
+    }
     outcome
 }
 

@@ -2,9 +2,9 @@
 
 use crate::sim::{Grid, World};
 use crate::view::EXIT_RADIUS_FACTOR;
-use snapwire_shared::quant::POS_SCALE;
 use snapwire_shared::codec::{self, EncodeError};
 use snapwire_shared::delta::{EntityDelta, diff};
+use snapwire_shared::quant::POS_SCALE;
 use snapwire_shared::{NetEntity, Tick};
 use std::sync::{Arc, Mutex};
 
@@ -69,7 +69,12 @@ impl Frame {
     /// Quantises `world` and, when `view_radius > 0`, buckets it in a grid
     /// whose cells are one exit radius wide (so a view query touches at most
     /// 3×3 cells). Linear in entities.
-    pub fn from_world(tick: Tick, world: &World, view_radius: f32, players: Vec<PlayerFrame>) -> Self {
+    pub fn from_world(
+        tick: Tick,
+        world: &World,
+        view_radius: f32,
+        players: Vec<PlayerFrame>,
+    ) -> Self {
         let mut entities = Vec::new();
         world.quantise_into(&mut entities);
         let grid = (view_radius > 0.0).then(|| {

@@ -3,7 +3,7 @@
 use super::frame::Frame;
 use super::task::{Room, RoomSettings};
 use super::{PlayerKey, RoomCmd};
-use snapwire_shared::{PlayerId, RoomId, ServerEvent, Welcome};
+use snapwire_shared::{PlayerId, RoomId, ServerEvent, Tick, Welcome};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,8 +24,9 @@ pub struct Joined {
     pub roster: Vec<ServerEvent>,
     /// The room's frames, newest wins.
     pub frames: watch::Receiver<Arc<Frame>>,
-    /// The room's reliable events from the moment of joining.
-    pub events: broadcast::Receiver<ServerEvent>,
+    /// The room's reliable events from the moment of joining, each with the
+    /// tick whose frame first reflects it.
+    pub events: broadcast::Receiver<(Tick, ServerEvent)>,
     /// The room's command channel, for inputs and the final leave.
     pub(crate) commands: mpsc::Sender<RoomCmd>,
 }
@@ -38,7 +39,7 @@ pub(crate) struct Admission {
     pub(crate) welcome: Welcome,
     pub(crate) roster: Vec<ServerEvent>,
     pub(crate) frames: watch::Receiver<Arc<Frame>>,
-    pub(crate) events: broadcast::Receiver<ServerEvent>,
+    pub(crate) events: broadcast::Receiver<(Tick, ServerEvent)>,
 }
 
 /// Why a join failed.
@@ -202,5 +203,106 @@ impl RoomManager {
     /// The settings every room gets.
     pub fn settings(&self) -> &RoomSettings {
         &self.settings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::Arena;
+    use std::time::Duration;
+
+    fn settings(capacity: usize) -> RoomSettings {
+        RoomSettings {
+            tick_rate: 30,
+            world_size: 1000.0,
+            view_radius: 300.0,
+            capacity,
+            empty_grace: Duration::from_secs(1),
+            rules: Arc::new(|| Box::new(Arena)),
+        }
+    }
+
+    async fn leave(m: &RoomManager, j: &Joined) {
+        j.commands
+            .send(RoomCmd::Leave { player: j.key })
+            .await
+            .expect("the room is running");
+        m.release(j.room);
+    }
+
+    /// Lets virtual time pass until `cond` holds; fails after a minute of it.
+    async fn eventually(mut cond: impl FnMut() -> bool) {
+        for _ in 0..1200 {
+            if cond() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("condition never held");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn joins_fill_the_first_room_with_space_then_open_another() {
+        let (_stop, stopped) = watch::channel(false);
+        let m = RoomManager::new(settings(2), stopped);
+        let a = m.join("a".into()).await.expect("join should succeed");
+        let b = m.join("b".into()).await.expect("join should succeed");
+        let c = m.join("c".into()).await.expect("join should succeed");
+        assert_eq!(a.room, b.room);
+        assert_ne!(a.room, c.room);
+        assert_eq!(
+            m.rooms(),
+            vec![
+                RoomInfo {
+                    id: a.room,
+                    players: 2
+                },
+                RoomInfo {
+                    id: c.room,
+                    players: 1
+                }
+            ]
+        );
+        // A seat freed in the first room is taken before the second room's.
+        leave(&m, &b).await;
+        let d = m.join("d".into()).await.expect("join should succeed");
+        assert_eq!(d.room, a.room);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn empty_rooms_are_disposed_after_the_grace_time() {
+        let (_stop, stopped) = watch::channel(false);
+        let m = RoomManager::new(settings(1), stopped);
+        let a = m.join("a".into()).await.expect("join should succeed");
+        let b = m.join("b".into()).await.expect("join should succeed");
+        leave(&m, &b).await;
+        let emptied = tokio::time::Instant::now();
+        eventually(|| m.rooms().len() == 1).await;
+        assert!(
+            emptied.elapsed() >= Duration::from_secs(1),
+            "not before the grace time"
+        );
+        assert_eq!(
+            m.rooms(),
+            vec![RoomInfo {
+                id: a.room,
+                players: 1
+            }]
+        );
+        // The occupied room is never disposed.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(m.rooms().len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_join_after_shutdown() {
+        let (stop, stopped) = watch::channel(false);
+        let m = RoomManager::new(settings(1), stopped);
+        stop.send_replace(true);
+        assert_eq!(
+            m.join("late".into()).await.err(),
+            Some(JoinError::ShuttingDown)
+        );
     }
 }

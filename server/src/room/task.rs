@@ -13,9 +13,9 @@ use snapwire_shared::{
 };
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
-use tokio::time::MissedTickBehavior;
+use tokio::time::{Instant, MissedTickBehavior};
 use tracing::{debug, info, warn};
 
 /// Inputs buffered per player. One is applied per tick; a few more absorb
@@ -69,8 +69,9 @@ struct Player {
     name: String,
     /// Inputs received and not yet applied, oldest first.
     queue: VecDeque<InputCmd>,
-    /// Highest seq received; older or repeated inputs are dropped.
-    last_received: u32,
+    /// Newest seq received (None before the first); older or repeated
+    /// inputs are dropped.
+    last_received: Option<u32>,
     /// The seq of the input applied in the latest tick.
     acked: u32,
 }
@@ -85,7 +86,7 @@ pub(crate) struct Room {
     tick: Tick,
     rng: SmallRng,
     frames: watch::Sender<Arc<Frame>>,
-    events: broadcast::Sender<ServerEvent>,
+    events: broadcast::Sender<(Tick, ServerEvent)>,
     /// Ticks whose work took longer than the tick period.
     overruns: u64,
 }
@@ -180,10 +181,12 @@ impl Room {
             RoomCmd::Input { player, cmd } => {
                 if let Some(p) = self.players.get_mut(player.0) {
                     // Wrapping order: drop inputs not newer than the last one.
-                    if cmd.seq.wrapping_sub(p.last_received) as i32 <= 0 && p.last_received != 0 {
+                    if p.last_received
+                        .is_some_and(|last| cmd.seq.wrapping_sub(last) as i32 <= 0)
+                    {
                         return;
                     }
-                    p.last_received = cmd.seq;
+                    p.last_received = Some(cmd.seq);
                     if p.queue.len() == INPUT_QUEUE {
                         p.queue.pop_front();
                     }
@@ -194,7 +197,9 @@ impl Room {
                 if let Some(p) = self.players.try_remove(player.0) {
                     self.world.despawn(p.entity);
                     debug!(room = %self.id, player = %p.id, "player left");
-                    let _ = self.events.send(ServerEvent::PlayerLeft { player: p.id });
+                    let _ = self
+                        .events
+                        .send((self.tick.next(), ServerEvent::PlayerLeft { player: p.id }));
                 }
             }
         }
@@ -224,7 +229,7 @@ impl Room {
             entity_id,
             name: name.clone(),
             queue: VecDeque::with_capacity(INPUT_QUEUE),
-            last_received: 0,
+            last_received: None,
             acked: 0,
         });
         let mut token = [0u8; 16];
@@ -257,11 +262,13 @@ impl Room {
             return;
         }
         debug!(room = %self.id, %player, entity = %entity_id, "player joined");
-        let _ = self.events.send(ServerEvent::PlayerJoined {
+        // Tagged with the tick whose frame first holds the new entity.
+        let joined = ServerEvent::PlayerJoined {
             player,
             entity: entity_id,
             name,
-        });
+        };
+        let _ = self.events.send((self.tick.next(), joined));
     }
 
     /// One tick: apply inputs, step the world, publish the frame.
@@ -283,7 +290,12 @@ impl Room {
     }
 
     fn build_frame(&self) -> Frame {
-        let mut frame = Frame::from_world(self.tick, &self.world, self.settings.view_radius, Vec::new());
+        let mut frame = Frame::from_world(
+            self.tick,
+            &self.world,
+            self.settings.view_radius,
+            Vec::new(),
+        );
         let mut players = vec![PlayerFrame::VACANT; self.players.capacity()];
         for (k, p) in &self.players {
             let index = frame.entities.binary_search_by_key(&p.entity_id, |e| e.id);

@@ -1,0 +1,254 @@
+//! Keeps the worked examples of `docs/PROTOCOL.md` honest.
+//!
+//! Every example in the document is a fenced block with the info string
+//! `hex NAME`, holding the bytes as two-digit lowercase hex, followed by a
+//! breakdown table whose first column lists the same bytes, row by row, in
+//! backticks. This test checks, for each example, that the block is exactly
+//! what the codec produces for the message the document describes, that the
+//! bytes decode back to that message, and that the breakdown table accounts
+//! for every byte in order. It also refuses `hex` blocks it does not check.
+
+use snapwire_shared::codec::{client_to_vec, decode_client, decode_server, server_to_vec};
+use snapwire_shared::delta::{EntityDelta, EntityUpdate};
+use snapwire_shared::{ClientMsg, EntityId, InputCmd, NetEntity, ServerMsg, Snapshot, Tick};
+
+const PROTOCOL_DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/PROTOCOL.md");
+
+/// The example names this test knows how to check.
+const CHECKED_EXAMPLES: [&str; 3] = ["hello", "input", "snapshot"];
+
+fn read_protocol_doc() -> String {
+    std::fs::read_to_string(PROTOCOL_DOC)
+        .unwrap_or_else(|e| panic!("{PROTOCOL_DOC} should be readable: {e}"))
+}
+
+/// Parses whitespace-separated bytes written as two lowercase hex digits.
+fn parse_hex_bytes(text: &str, context: &str) -> Vec<u8> {
+    text.split_whitespace()
+        .map(|token| {
+            let well_formed = token.len() == 2
+                && token
+                    .bytes()
+                    .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
+            assert!(
+                well_formed,
+                "{context}: {token:?} should be a byte as two lowercase hex digits"
+            );
+            u8::from_str_radix(token, 16).expect("two hex digits should parse as a byte")
+        })
+        .collect()
+}
+
+/// Formats bytes the way the document writes them, for failure messages.
+fn to_hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The names of every fenced block whose info string is `hex NAME`.
+fn hex_block_names(doc: &str) -> Vec<String> {
+    doc.lines()
+        .filter_map(|line| line.trim().strip_prefix("```hex "))
+        .map(|name| name.trim().to_owned())
+        .collect()
+}
+
+/// One worked example: the bytes of its hex block and of its breakdown table.
+struct Example {
+    block: Vec<u8>,
+    breakdown: Vec<u8>,
+}
+
+/// Finds the example `name`: exactly one ```` ```hex name ```` block, then the
+/// first table after it.
+fn example(doc: &str, name: &str) -> Example {
+    let lines: Vec<&str> = doc.lines().collect();
+    let fence = format!("```hex {name}");
+    let starts: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| line.trim() == fence)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        starts.len(),
+        1,
+        "PROTOCOL.md should hold exactly one {fence:?} block"
+    );
+    let body_start = starts[0] + 1;
+    let body_len = lines[body_start..]
+        .iter()
+        .position(|line| line.trim().starts_with("```"))
+        .unwrap_or_else(|| panic!("the {fence:?} block should be closed by a fence"));
+    let block = parse_hex_bytes(
+        &lines[body_start..body_start + body_len].join("\n"),
+        &format!("hex block {name:?}"),
+    );
+    assert!(!block.is_empty(), "the {fence:?} block should not be empty");
+
+    let after_block = &lines[body_start + body_len + 1..];
+    let table_start = after_block
+        .iter()
+        .position(|line| line.trim().starts_with('|'))
+        .unwrap_or_else(|| panic!("the {fence:?} block should be followed by a breakdown table"));
+    let rows: Vec<&str> = after_block[table_start..]
+        .iter()
+        .take_while(|line| line.trim().starts_with('|'))
+        .copied()
+        .collect();
+    assert!(
+        rows.len() > 2,
+        "the breakdown of {name:?} should have a header, a separator and rows"
+    );
+    let mut breakdown = Vec::new();
+    // Skip the header row and the `| --- |` separator.
+    for row in &rows[2..] {
+        let first_cell = row.trim().trim_start_matches('|').split('|').next();
+        let first_cell = first_cell.unwrap_or_default().trim().trim_matches('`');
+        breakdown.extend(parse_hex_bytes(
+            first_cell,
+            &format!("breakdown of {name:?}, row {row:?}"),
+        ));
+    }
+    Example { block, breakdown }
+}
+
+/// Checks that the breakdown table of example `name` lists its block's bytes.
+fn check_breakdown(name: &str, example: &Example) {
+    assert_eq!(
+        to_hex(&example.breakdown),
+        to_hex(&example.block),
+        "the breakdown table of {name:?} should list the bytes of its hex block, in order \
+         (left: table, right: block)"
+    );
+}
+
+fn hello_example() -> ClientMsg {
+    ClientMsg::Hello {
+        protocol_version: 1,
+        name: "ann".to_owned(),
+        resume_token: None,
+    }
+}
+
+fn input_example() -> ClientMsg {
+    ClientMsg::Input(InputCmd {
+        seq: 300,
+        move_x: 1.0,
+        move_y: 0.0,
+        yaw: 0.0,
+        buttons: 0,
+    })
+}
+
+fn snapshot_example() -> ServerMsg {
+    let entity_7_leaves = EntityId(7);
+    let entity_9_moves = EntityUpdate {
+        id: EntityId(9),
+        dx: 107,
+        dy: -3,
+        dvx: 0,
+        dvy: 0,
+        dyaw: 0,
+    };
+    let entity_12_arrives = NetEntity {
+        id: EntityId(12),
+        x: 1600,
+        y: 3200,
+        vx: 1600,
+        vy: 0,
+        yaw: 16384,
+    };
+    ServerMsg::Snapshot(Snapshot {
+        tick: Tick(1000),
+        base_tick: Tick(999),
+        ack_input_seq: 42,
+        delta: EntityDelta {
+            removed: vec![entity_7_leaves],
+            updated: vec![entity_9_moves],
+            spawned: vec![entity_12_arrives],
+        },
+        events: vec![],
+    })
+}
+
+fn check_client_example(name: &str, msg: &ClientMsg) {
+    let example = example(&read_protocol_doc(), name);
+    let documented = &example.block;
+    let encoded = client_to_vec(msg).expect("the example message should encode");
+    assert_eq!(
+        to_hex(documented),
+        to_hex(&encoded),
+        "PROTOCOL.md's {name:?} example should match the encoder (left: document, right: encoder)"
+    );
+    let decoded = decode_client(documented).expect("the documented bytes should decode");
+    assert_eq!(
+        &decoded, msg,
+        "the documented bytes should decode to the example message"
+    );
+    check_breakdown(name, &example);
+}
+
+fn check_server_example(name: &str, msg: &ServerMsg) {
+    let example = example(&read_protocol_doc(), name);
+    let documented = &example.block;
+    let encoded = server_to_vec(msg).expect("the example message should encode");
+    assert_eq!(
+        to_hex(documented),
+        to_hex(&encoded),
+        "PROTOCOL.md's {name:?} example should match the encoder (left: document, right: encoder)"
+    );
+    let decoded = decode_server(documented).expect("the documented bytes should decode");
+    assert_eq!(
+        &decoded, msg,
+        "the documented bytes should decode to the example message"
+    );
+    check_breakdown(name, &example);
+}
+
+#[test]
+fn hello_example_matches_the_codec() {
+    check_client_example("hello", &hello_example());
+}
+
+#[test]
+fn input_example_matches_the_codec() {
+    check_client_example("input", &input_example());
+}
+
+#[test]
+fn snapshot_example_matches_the_codec() {
+    check_server_example("snapshot", &snapshot_example());
+}
+
+#[test]
+fn every_hex_block_in_the_document_is_checked() {
+    let names = hex_block_names(&read_protocol_doc());
+    for name in &names {
+        assert!(
+            CHECKED_EXAMPLES.contains(&name.as_str()),
+            "hex block {name:?} should be checked by this test (known: {CHECKED_EXAMPLES:?})"
+        );
+    }
+    for name in CHECKED_EXAMPLES {
+        assert!(
+            names.iter().any(|n| n == name),
+            "PROTOCOL.md should hold a ```hex {name} block"
+        );
+    }
+}
+
+#[test]
+fn hex_parsing_refuses_sloppy_bytes() {
+    assert_eq!(
+        parse_hex_bytes("00 fb\n2c 01", "test"),
+        vec![0x00, 0xfb, 0x2c, 0x01]
+    );
+    for sloppy in ["FB", "f", "0x01", "fb2c", "zz"] {
+        let parsed = std::panic::catch_unwind(|| parse_hex_bytes(sloppy, "test"));
+        assert!(parsed.is_err(), "{sloppy:?} should be refused");
+    }
+}
