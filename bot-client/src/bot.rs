@@ -2,18 +2,81 @@
 //! predicts its own entity, interpolates the others, and measures.
 
 use crate::client::{ClientError, GameClient};
+use crate::stats::{Counters, Kind, SampleBuf, Samples};
 use glam::Vec2;
-use hdrhistogram::Histogram;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use snapwire_shared::mirror::{Mirror, MirrorError, Predictor};
-use snapwire_shared::{ClientMsg, InputCmd, ServerMsg, Welcome};
+use snapwire_shared::codec::{self, DecodeError};
+use snapwire_shared::mirror::{Mirror, Predictor};
+use snapwire_shared::{ClientMsg, InputCmd, ServerMsg, Snapshot, Tick, Welcome};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until};
+use tokio::sync::watch;
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout};
 
 /// Remote entities are drawn this many ticks in the past, between two
 /// snapshots, which hides one late snapshot.
 pub const INTERP_DELAY_TICKS: f32 = 2.0;
+/// A bot that has no Welcome after this long counts as failed.
+pub const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a bot waits for the server's close after its Leave.
+const LEAVE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The measured window, once the swarm has fixed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Measurement starts (the last bot has joined).
+    pub start: Instant,
+    /// Measurement ends; bots leave.
+    pub end: Instant,
+}
+
+impl Window {
+    fn contains(&self, t: Instant) -> bool {
+        t >= self.start && t < self.end
+    }
+}
+
+/// What every bot of a swarm shares: the window, the histograms, and live
+/// counters for the progress line.
+#[derive(Debug)]
+pub struct Shared {
+    /// The measured window; `None` until every bot has joined or failed.
+    pub window: watch::Receiver<Option<Window>>,
+    /// Latency histograms.
+    pub samples: Mutex<Samples>,
+    /// Bots that joined so far.
+    pub live_connected: AtomicU64,
+    /// Bots that joined or failed so far (the window starts when all have).
+    pub settled: AtomicU64,
+    /// Snapshots received so far (for snapshots per second).
+    pub live_snapshots: AtomicU64,
+    /// Decode, delta and connection errors so far.
+    pub live_errors: AtomicU64,
+    /// Woken whenever a bot settles.
+    pub settled_notify: tokio::sync::Notify,
+}
+
+impl Shared {
+    /// Shared state for a swarm whose window comes from `window`.
+    pub fn new(window: watch::Receiver<Option<Window>>) -> Self {
+        Shared {
+            window,
+            samples: Mutex::new(Samples::default()),
+            live_connected: AtomicU64::new(0),
+            settled: AtomicU64::new(0),
+            live_snapshots: AtomicU64::new(0),
+            live_errors: AtomicU64::new(0),
+            settled_notify: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn settle(&self) {
+        self.settled.fetch_add(1, Ordering::Relaxed);
+        self.settled_notify.notify_one();
+    }
+}
 
 /// What one bot does.
 #[derive(Clone, Debug)]
@@ -22,119 +85,13 @@ pub struct BotConfig {
     pub url: String,
     /// Display name.
     pub name: String,
-    /// How long to play after the Welcome.
-    pub duration: Duration,
     /// Seed of the random walk.
     pub seed: u64,
+    /// Keep a full mirror; otherwise only follow the snapshots' tick chain.
+    pub mirror: bool,
 }
 
-/// What a bot measured. Histograms are in microseconds (times) and
-/// thousandths of a world unit (distances).
-#[derive(Debug, Clone)]
-pub struct BotStats {
-    /// Bots that got a Welcome.
-    pub connected: u64,
-    /// Bots that could not connect or were refused.
-    pub failed: u64,
-    /// Bots whose connection ended before their time was up.
-    pub disconnected: u64,
-    /// Snapshots received.
-    pub snapshots: u64,
-    /// Payload bytes received.
-    pub bytes_in: u64,
-    /// Payload bytes sent.
-    pub bytes_out: u64,
-    /// Sum over snapshots of the entities in the mirror, for the mean.
-    pub visible_sum: u64,
-    /// Frames that did not decode.
-    pub decode_errors: u64,
-    /// Snapshots that did not fit the mirror.
-    pub delta_errors: u64,
-    /// Reliable events received.
-    pub events: u64,
-    /// Seconds played, summed over bots.
-    pub play_secs: f64,
-    /// Gap between consecutive snapshots, µs.
-    pub interarrival_us: Histogram<u64>,
-    /// Ping round trips, µs.
-    pub rtt_us: Histogram<u64>,
-    /// Distance between prediction and server after reconciliation, 1/1000 unit.
-    pub prediction_error_milli: Histogram<u64>,
-    /// Why the last disconnected bot was dropped, if any was.
-    pub last_disconnect: Option<String>,
-}
-
-impl Default for BotStats {
-    fn default() -> Self {
-        let h = || {
-            Histogram::new_with_bounds(1, 3_600_000_000, 3)
-                .expect("static histogram bounds are valid")
-        };
-        BotStats {
-            connected: 0,
-            failed: 0,
-            disconnected: 0,
-            snapshots: 0,
-            bytes_in: 0,
-            bytes_out: 0,
-            visible_sum: 0,
-            decode_errors: 0,
-            delta_errors: 0,
-            events: 0,
-            play_secs: 0.0,
-            interarrival_us: h(),
-            rtt_us: h(),
-            prediction_error_milli: h(),
-            last_disconnect: None,
-        }
-    }
-}
-
-impl BotStats {
-    /// Adds another bot's figures to these.
-    pub fn merge(&mut self, other: &BotStats) {
-        self.connected += other.connected;
-        self.failed += other.failed;
-        self.disconnected += other.disconnected;
-        self.snapshots += other.snapshots;
-        self.bytes_in += other.bytes_in;
-        self.bytes_out += other.bytes_out;
-        self.visible_sum += other.visible_sum;
-        self.decode_errors += other.decode_errors;
-        self.delta_errors += other.delta_errors;
-        self.events += other.events;
-        self.play_secs += other.play_secs;
-        // Same bounds on both sides, so adding cannot fail.
-        let _ = self.interarrival_us.add(&other.interarrival_us);
-        let _ = self.rtt_us.add(&other.rtt_us);
-        let _ = self
-            .prediction_error_milli
-            .add(&other.prediction_error_milli);
-        if other.last_disconnect.is_some() {
-            self.last_disconnect.clone_from(&other.last_disconnect);
-        }
-    }
-
-    /// Mean entities in view per snapshot.
-    pub fn visible_mean(&self) -> f64 {
-        if self.snapshots == 0 {
-            0.0
-        } else {
-            self.visible_sum as f64 / self.snapshots as f64
-        }
-    }
-
-    /// Snapshots per bot per second.
-    pub fn snapshot_hz(&self) -> f64 {
-        if self.play_secs == 0.0 {
-            0.0
-        } else {
-            self.snapshots as f64 / self.play_secs
-        }
-    }
-}
-
-/// A random walk: a new direction every 0.5–1.5 s, sometimes standing still.
+/// A random walk: a new direction every 0.5–1.5 s.
 #[derive(Debug)]
 struct Walk {
     rng: SmallRng,
@@ -161,117 +118,245 @@ impl Walk {
     }
 }
 
-/// Runs one bot to the end of its time (or its connection). Never fails:
-/// what went wrong is in the stats.
-pub async fn run_bot(cfg: BotConfig) -> BotStats {
-    let mut stats = BotStats::default();
-    let (client, welcome) = match GameClient::join(&cfg.url, &cfg.name).await {
-        Ok(ok) => ok,
-        Err(e) => {
-            stats.failed = 1;
-            stats.last_disconnect = Some(e.to_string());
-            return stats;
-        }
+/// Runs one bot until the window ends (or its connection does). Never
+/// fails: what went wrong is in the counters.
+pub async fn run_bot(cfg: BotConfig, shared: &Shared) -> Counters {
+    let mut c = Counters::default();
+    let joined = timeout(JOIN_TIMEOUT, GameClient::join(&cfg.url, &cfg.name)).await;
+    let (client, welcome) = match joined {
+        Ok(Ok(ok)) => ok,
+        Ok(Err(e)) => return failed(c, shared, e.to_string()),
+        Err(_) => return failed(c, shared, "no Welcome in time".into()),
     };
-    stats.connected = 1;
-    let started = Instant::now();
-    let result = play(client, &welcome, &cfg, &mut stats).await;
-    stats.play_secs = started.elapsed().as_secs_f64();
-    if let Err(e) = result {
-        stats.disconnected = 1;
-        stats.last_disconnect = Some(e.to_string());
+    c.connected = 1;
+    c.mirrored = u64::from(cfg.mirror);
+    shared.live_connected.fetch_add(1, Ordering::Relaxed);
+    shared.settle();
+    let mut samples = SampleBuf::default();
+    let mut bot = Bot::new(&cfg, &welcome);
+    if let Err(e) = bot.play(client, shared, &mut c, &mut samples).await {
+        c.disconnected = 1;
+        c.last_error = Some(e.to_string());
+        shared.live_errors.fetch_add(1, Ordering::Relaxed);
     }
-    stats
+    samples.flush(&shared.samples);
+    c
 }
 
-async fn play(
-    mut client: GameClient,
-    welcome: &Welcome,
-    cfg: &BotConfig,
-    stats: &mut BotStats,
-) -> Result<(), ClientError> {
-    let tick_rate = welcome.tick_rate.max(1);
-    let end = Instant::now() + cfg.duration;
-    let mut inputs = interval(Duration::from_secs_f64(1.0 / f64::from(tick_rate)));
-    inputs.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut pings = interval(Duration::from_secs(1));
-    pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut walk = Walk::new(cfg.seed);
-    let mut mirror = Mirror::new();
-    let mut predictor: Option<Predictor> = None;
-    let mut seq: u32 = 0;
-    let mut last_snapshot: Option<Instant> = None;
-    let epoch = Instant::now();
-    loop {
-        tokio::select! {
-            _ = sleep_until(end) => break,
-            _ = inputs.tick() => {
-                let dir = walk.next(Instant::now());
-                seq = seq.wrapping_add(1);
-                let input = InputCmd { seq, move_x: dir.x, move_y: dir.y, yaw: dir.to_angle(), buttons: 0 };
-                if let Some(p) = predictor.as_mut() {
-                    p.predict(input);
+fn failed(mut c: Counters, shared: &Shared, why: String) -> Counters {
+    c.failed = 1;
+    c.last_error = Some(why);
+    shared.live_errors.fetch_add(1, Ordering::Relaxed);
+    shared.settle();
+    c
+}
+
+/// A bot's game state.
+struct Bot {
+    welcome: Welcome,
+    walk: Walk,
+    seq: u32,
+    /// Full mirror, or `None` in chain-check mode.
+    mirror: Option<Mirror>,
+    /// Chain-check mode: the last snapshot's tick.
+    chain_tick: Tick,
+    predictor: Option<Predictor>,
+    last_snapshot: Option<Instant>,
+}
+
+impl Bot {
+    fn new(cfg: &BotConfig, welcome: &Welcome) -> Self {
+        Bot {
+            welcome: welcome.clone(),
+            walk: Walk::new(cfg.seed),
+            seq: 0,
+            mirror: cfg.mirror.then(Mirror::new),
+            chain_tick: Tick::NONE,
+            predictor: None,
+            last_snapshot: None,
+        }
+    }
+
+    async fn play(
+        &mut self,
+        mut client: GameClient,
+        shared: &Shared,
+        c: &mut Counters,
+        samples: &mut SampleBuf,
+    ) -> Result<(), ClientError> {
+        let tick_rate = self.welcome.tick_rate.max(1);
+        let mut inputs = interval(Duration::from_secs_f64(1.0 / f64::from(tick_rate)));
+        inputs.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut pings = interval(Duration::from_secs(1));
+        pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut window_rx = shared.window.clone();
+        let mut window = *window_rx.borrow_and_update();
+        let mut window_known = true;
+        let epoch = Instant::now();
+        // Before the window is known, wait "forever" (the swarm bounds it).
+        let far = epoch + Duration::from_secs(86_400 * 365);
+        loop {
+            let in_window = |w: &Option<Window>| w.is_some_and(|w| w.contains(Instant::now()));
+            tokio::select! {
+                _ = sleep_until(window.map_or(far, |w| w.end)) => break,
+                changed = window_rx.changed(), if window_known => match changed {
+                    Ok(()) => window = *window_rx.borrow_and_update(),
+                    Err(_) => window_known = false,
+                },
+                _ = inputs.tick() => {
+                    self.seq = self.seq.wrapping_add(1);
+                    let dir = self.walk.next(Instant::now());
+                    let input = InputCmd { seq: self.seq, move_x: dir.x, move_y: dir.y, yaw: dir.to_angle(), buttons: 0 };
+                    if let Some(p) = self.predictor.as_mut() {
+                        p.predict(input);
+                    }
+                    let sent = client.send(&ClientMsg::Input(input)).await?;
+                    if in_window(&window) {
+                        c.bytes_out += sent as u64;
+                    }
                 }
-                stats.bytes_out += client.send(&ClientMsg::Input(input)).await? as u64;
-            }
-            _ = pings.tick() => {
-                let client_time = epoch.elapsed().as_micros() as u64;
-                stats.bytes_out += client.send(&ClientMsg::Ping { client_time }).await? as u64;
-            }
-            msg = client.recv_sized() => {
-                let (msg, size) = match msg {
-                    Ok(m) => m,
-                    Err(ClientError::Decode(_)) => {
-                        stats.decode_errors += 1;
-                        continue;
+                _ = pings.tick() => {
+                    let client_time = epoch.elapsed().as_micros() as u64;
+                    let sent = client.send(&ClientMsg::Ping { client_time }).await?;
+                    if in_window(&window) {
+                        c.bytes_out += sent as u64;
                     }
-                    Err(e) => return Err(e),
-                };
-                stats.bytes_in += size as u64;
-                match msg {
-                    ServerMsg::Snapshot(snap) => {
-                        let now = Instant::now();
-                        if let Some(prev) = last_snapshot.replace(now) {
-                            let _ = stats.interarrival_us.record((now - prev).as_micros().max(1) as u64);
-                        }
-                        stats.snapshots += 1;
-                        stats.events += snap.events.len() as u64;
-                        match mirror.apply(&snap) {
-                            Ok(()) => {}
-                            Err(MirrorError::Delta(_) | MirrorError::BaseMismatch { .. } | MirrorError::Stale { .. }) => {
-                                stats.delta_errors += 1;
-                                continue;
-                            }
-                        }
-                        stats.visible_sum += mirror.entities().len() as u64;
-                        if let Some(me) = mirror.get(welcome.entity) {
-                            let p = predictor.get_or_insert_with(|| Predictor::new(me.body(), tick_rate, welcome.world.size));
-                            if let Some(err) = p.reconcile(me, snap.ack_input_seq) {
-                                let _ = stats.prediction_error_milli.record((err * 1000.0) as u64);
-                            }
-                        }
-                        // "Render" the others where a client would draw them.
-                        let mut checksum = Vec2::ZERO;
-                        for e in mirror.entities() {
-                            if e.id != welcome.entity {
-                                checksum += mirror.interpolated(e.id, INTERP_DELAY_TICKS).unwrap_or_default();
-                            }
-                        }
-                        std::hint::black_box(checksum);
+                }
+                bytes = client.recv_bytes() => {
+                    let bytes = bytes?;
+                    let now = Instant::now();
+                    let counted = in_window(&window);
+                    if counted {
+                        c.bytes_in += bytes.len() as u64;
                     }
-                    ServerMsg::Pong { client_time, server_tick: _ } => {
-                        let rtt = (epoch.elapsed().as_micros() as u64).saturating_sub(client_time);
-                        let _ = stats.rtt_us.record(rtt.max(1));
+                    match self.receive(&bytes, now, window, c, shared, samples) {
+                        Ok(Some(ServerMsg::Pong { client_time, .. })) if counted => {
+                            let rtt = (epoch.elapsed().as_micros() as u64).saturating_sub(client_time);
+                            samples.record(Kind::Rtt, rtt, &shared.samples);
+                        }
+                        Ok(Some(ServerMsg::Kicked { reason })) => {
+                            return Err(ClientError::Closed { code: 0, reason: format!("kicked: {reason}") });
+                        }
+                        Ok(_) => {}
+                        Err(_) => {
+                            c.decode_errors += 1;
+                            shared.live_errors.fetch_add(1, Ordering::Relaxed);
+                        }
                     }
-                    ServerMsg::Kicked { reason } => {
-                        return Err(ClientError::Closed { code: 1008, reason });
-                    }
-                    ServerMsg::Welcome(_) => return Err(ClientError::Unexpected("second Welcome")),
                 }
             }
         }
+        let _ = client.send(&ClientMsg::Leave).await;
+        let _ = timeout(LEAVE_TIMEOUT, client.close()).await;
+        Ok(())
     }
-    let _ = client.send(&ClientMsg::Leave).await;
-    let _ = client.close().await;
-    Ok(())
+
+    /// Handles one server message; returns the messages that the caller
+    /// still needs to look at (everything but snapshots).
+    fn receive(
+        &mut self,
+        bytes: &[u8],
+        now: Instant,
+        window: Option<Window>,
+        c: &mut Counters,
+        shared: &Shared,
+        samples: &mut SampleBuf,
+    ) -> Result<Option<ServerMsg>, DecodeError> {
+        if self.mirror.is_none() {
+            if let Some(header) = codec::peek_snapshot_header(bytes)? {
+                self.on_snapshot_arrival(now, window, c, shared, samples);
+                if header.base_tick.is_some() && header.base_tick != self.chain_tick {
+                    self.delta_error(c, shared);
+                }
+                self.chain_tick = header.tick;
+                return Ok(None);
+            }
+        }
+        match codec::decode_server(bytes)? {
+            ServerMsg::Snapshot(snap) => {
+                self.on_snapshot_arrival(now, window, c, shared, samples);
+                self.apply(
+                    &snap,
+                    window.is_some_and(|w| w.contains(now)),
+                    c,
+                    shared,
+                    samples,
+                );
+                Ok(None)
+            }
+            other => Ok(Some(other)),
+        }
+    }
+
+    fn on_snapshot_arrival(
+        &mut self,
+        now: Instant,
+        window: Option<Window>,
+        c: &mut Counters,
+        shared: &Shared,
+        samples: &mut SampleBuf,
+    ) {
+        shared.live_snapshots.fetch_add(1, Ordering::Relaxed);
+        let prev = self.last_snapshot.replace(now);
+        let Some(w) = window.filter(|w| w.contains(now)) else {
+            return;
+        };
+        c.snapshots += 1;
+        if let Some(prev) = prev.filter(|&p| p >= w.start) {
+            samples.record(
+                Kind::Interarrival,
+                (now - prev).as_micros() as u64,
+                &shared.samples,
+            );
+        }
+    }
+
+    fn delta_error(&mut self, c: &mut Counters, shared: &Shared) {
+        c.delta_errors += 1;
+        shared.live_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Applies a snapshot to the mirror, reconciles the prediction and
+    /// "renders" the other entities where a client would draw them.
+    fn apply(
+        &mut self,
+        snap: &Snapshot,
+        counted: bool,
+        c: &mut Counters,
+        shared: &Shared,
+        samples: &mut SampleBuf,
+    ) {
+        let Some(mirror) = self.mirror.as_mut() else {
+            return;
+        };
+        if mirror.apply(snap).is_err() {
+            self.delta_error(c, shared);
+            return;
+        }
+        let me = self.welcome.entity;
+        if counted {
+            c.visible_sum += mirror.entities().len() as u64;
+            c.visible_snapshots += 1;
+        }
+        if let Some(own) = mirror.get(me) {
+            let (rate, size) = (self.welcome.tick_rate, self.welcome.world.size);
+            let p = self
+                .predictor
+                .get_or_insert_with(|| Predictor::new(own.body(), rate, size));
+            if let Some(err) = p.reconcile(own, snap.ack_input_seq) {
+                if counted {
+                    samples.record(Kind::Prediction, (err * 1000.0) as u64, &shared.samples);
+                }
+            }
+        }
+        let mut drawn = Vec2::ZERO;
+        for e in mirror.entities() {
+            if e.id != me {
+                drawn += mirror
+                    .interpolated(e.id, INTERP_DELAY_TICKS)
+                    .unwrap_or_default();
+            }
+        }
+        std::hint::black_box(drawn);
+    }
 }

@@ -11,7 +11,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::tungstenite::{self, Bytes, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
 
 /// The transport of a client connection.
@@ -43,11 +43,12 @@ pub enum ClientError {
 }
 
 /// WebSocket settings for clients: a small read buffer, as on the server
-/// (tungstenite's 128 KiB default is zero-filled on every read), and no
-/// message size limit beyond the decoder's own.
+/// (tungstenite's 128 KiB default is allocated per connection and zero-filled
+/// on every read; an aoi snapshot is ~150 bytes), and no message size limit
+/// beyond the decoder's own.
 pub fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(16 * 1024)
+        .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .max_message_size(Some(codec::SERVER_DECODE_LIMIT))
         .max_frame_size(Some(codec::SERVER_DECODE_LIMIT))
@@ -109,8 +110,8 @@ impl GameClient {
         Ok(())
     }
 
-    /// Receives the next message, with its encoded size in bytes.
-    pub async fn recv_sized(&mut self) -> Result<(ServerMsg, usize), ClientError> {
+    /// Receives the payload of the next binary message, undecoded.
+    pub async fn recv_bytes(&mut self) -> Result<Bytes, ClientError> {
         loop {
             let msg = match self.ws.next().await {
                 Some(msg) => msg?,
@@ -122,7 +123,7 @@ impl GameClient {
                 }
             };
             match msg {
-                Message::Binary(bytes) => return Ok((codec::decode_server(&bytes)?, bytes.len())),
+                Message::Binary(bytes) => return Ok(bytes),
                 Message::Text(_) => return Err(ClientError::Text),
                 Message::Close(frame) => {
                     let (code, reason) = frame.map_or((1005, String::new()), |f| {
@@ -134,6 +135,12 @@ impl GameClient {
                 _ => {}
             }
         }
+    }
+
+    /// Receives the next message, with its encoded size in bytes.
+    pub async fn recv_sized(&mut self) -> Result<(ServerMsg, usize), ClientError> {
+        let bytes = self.recv_bytes().await?;
+        Ok((codec::decode_server(&bytes)?, bytes.len()))
     }
 
     /// Receives the next message.

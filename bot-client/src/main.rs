@@ -1,14 +1,17 @@
-//! `snapwire-bot`: headless players for a snapwire server.
+//! `snapwire-bot`: a swarm of headless players for a snapwire server.
 
 use anyhow::Context;
 use clap::Parser;
-use snapwire_bot::bot::{BotConfig, BotStats, run_bot};
+use snapwire_bot::{SwarmConfig, Thresholds, run_swarm};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
-use tokio::task::JoinSet;
 use tracing_subscriber::EnvFilter;
 
 /// Headless bots that join a snapwire server, walk at random, mirror what
-/// they see, and report what they measured.
+/// they see, and report what they measured over a steady window that starts
+/// once the last bot has joined.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
@@ -18,87 +21,86 @@ struct Cli {
     /// Number of bots.
     #[arg(long, default_value_t = 1)]
     bots: u32,
-    /// How long each bot plays, like `10s` or `500ms`.
+    /// Length of the measured window, like `30s` or `500ms`.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     duration: Duration,
-    /// Seed of the bots' random walks (bot i uses seed + i).
+    /// Joins are spread evenly over this time, like `5s`.
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    ramp_up: Duration,
+    /// Seed of the random walks (bot i uses seed + i), for reproducible runs.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Write the report as JSON to this file.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Tokio worker threads (default: all cores). Use 1 when pinned to one core.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Keep a full mirror on every K-th bot only; the others follow the
+    /// snapshots' tick chain. For full-view runs, where every bot would
+    /// decode every entity.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    mirror_every: u32,
+    /// Fail (exit 1) if snapshot_hz is below this.
+    #[arg(long)]
+    min_snapshot_hz: Option<f64>,
+    /// Fail (exit 1) if the p99 snapshot inter-arrival exceeds this, ms.
+    #[arg(long)]
+    max_p99_interarrival_ms: Option<f64>,
+    /// Fail (exit 1) if more bots than this failed to join.
+    #[arg(long)]
+    max_failed: Option<u64>,
+    /// Fail (exit 1) if more bots than this were disconnected.
+    #[arg(long)]
+    max_disconnected: Option<u64>,
     /// Log filter, as in RUST_LOG.
     #[arg(long, default_value = "warn")]
     log: String,
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(EnvFilter::try_new(&cli.log).context("invalid --log filter")?)
         .init();
-    let mut bots = JoinSet::new();
-    for i in 0..cli.bots {
-        bots.spawn(run_bot(BotConfig {
-            url: cli.url.clone(),
-            name: format!("bot{i}"),
-            duration: cli.duration,
-            seed: cli.seed.wrapping_add(u64::from(i)),
-        }));
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if let Some(t) = cli.threads {
+        rt.worker_threads(t.max(1));
     }
-    let mut total = BotStats::default();
-    while let Some(stats) = bots.join_next().await {
-        total.merge(&stats.context("a bot task panicked")?);
-    }
-    print_summary(&cli, &total);
-    if total.connected == 0 {
-        anyhow::bail!(
-            "no bot could join: {}",
-            total.last_disconnect.unwrap_or_default()
-        );
-    }
-    Ok(())
-}
-
-fn print_summary(cli: &Cli, s: &BotStats) {
-    let ms = |h: &hdrhistogram::Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-    let per_bot_s = |bytes: u64| {
-        if s.play_secs > 0.0 {
-            bytes as f64 / s.play_secs
-        } else {
-            0.0
-        }
+    let rt = rt
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    let config = SwarmConfig {
+        url: cli.url.clone(),
+        bots: cli.bots,
+        duration: cli.duration,
+        ramp_up: cli.ramp_up,
+        seed: cli.seed,
+        mirror_every: cli.mirror_every,
+        progress: std::io::stdout().is_terminal(),
     };
-    println!(
-        "snapwire-bot: {} bot(s) against {} for {:?}",
-        cli.bots, cli.url, cli.duration
-    );
-    println!("  connected            {}", s.connected);
-    println!("  failed               {}", s.failed);
-    println!("  disconnected         {}", s.disconnected);
-    println!("  snapshot_hz          {:.2}", s.snapshot_hz());
-    println!(
-        "  interarrival_ms      p50 {:.1}  p99 {:.1}  max {:.1}",
-        ms(&s.interarrival_us, 0.5),
-        ms(&s.interarrival_us, 0.99),
-        s.interarrival_us.max() as f64 / 1000.0
-    );
-    println!(
-        "  rtt_ms               p50 {:.2}  p99 {:.2}  max {:.2}",
-        ms(&s.rtt_us, 0.5),
-        ms(&s.rtt_us, 0.99),
-        s.rtt_us.max() as f64 / 1000.0
-    );
-    println!("  bytes_in_per_bot_s   {:.0}", per_bot_s(s.bytes_in));
-    println!("  bytes_out_per_bot_s  {:.0}", per_bot_s(s.bytes_out));
-    println!("  visible_mean         {:.1}", s.visible_mean());
-    println!("  events               {}", s.events);
-    println!("  decode_errors        {}", s.decode_errors);
-    println!("  delta_errors         {}", s.delta_errors);
-    println!(
-        "  prediction_error     p50 {:.3}  p99 {:.3}",
-        s.prediction_error_milli.value_at_quantile(0.5) as f64 / 1000.0,
-        s.prediction_error_milli.value_at_quantile(0.99) as f64 / 1000.0
-    );
-    if let Some(why) = &s.last_disconnect {
-        println!("  last disconnect      {why}");
+    let report = rt.block_on(run_swarm(config));
+    println!("snapwire-bot: {} bot(s) against {}", cli.bots, cli.url);
+    print!("{}", report.table());
+    if let Some(path) = &cli.report {
+        let json = serde_json::to_string_pretty(&report).context("report should serialise")?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
+    let thresholds = Thresholds {
+        min_snapshot_hz: cli.min_snapshot_hz,
+        max_p99_interarrival_ms: cli.max_p99_interarrival_ms,
+        max_failed: cli.max_failed,
+        max_disconnected: cli.max_disconnected,
+    };
+    let violations = thresholds.violations(&report);
+    if violations.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for v in &violations {
+        eprintln!("threshold violated: {v}");
+    }
+    Ok(ExitCode::FAILURE)
 }

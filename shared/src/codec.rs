@@ -111,6 +111,35 @@ pub fn decode_server(bytes: &[u8]) -> Result<ServerMsg, DecodeError> {
     decode_with(bytes, SERVER_DECODE_LIMIT, server_config())
 }
 
+/// The header of a snapshot, decoded without its entities.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SnapshotHeader {
+    /// The snapshot's tick.
+    pub tick: Tick,
+    /// The tick its delta is based on.
+    pub base_tick: Tick,
+    /// The last input seq the server applied.
+    pub ack_input_seq: u32,
+}
+
+/// If `bytes` is a `ServerMsg::Snapshot`, decodes only its header (tag,
+/// tick, base tick, ack): enough to follow the `base_tick` chain without the
+/// cost of decoding every entity. `Ok(None)` for any other message.
+pub fn peek_snapshot_header(bytes: &[u8]) -> Result<Option<SnapshotHeader>, DecodeError> {
+    let cfg = server_config();
+    let (tag, used): (u32, usize) = bincode::serde::decode_from_slice(bytes, cfg)?;
+    if tag != SNAPSHOT_VARIANT {
+        return Ok(None);
+    }
+    let ((tick, base_tick, ack_input_seq), _): ((Tick, Tick, u32), usize) =
+        bincode::serde::decode_from_slice(&bytes[used..], cfg)?;
+    Ok(Some(SnapshotHeader {
+        tick,
+        base_tick,
+        ack_input_seq,
+    }))
+}
+
 /// Appends the encoding of a client message to `out`.
 pub fn encode_client(msg: &ClientMsg, out: &mut Vec<u8>) -> Result<(), EncodeError> {
     bincode::serde::encode_into_std_write(msg, out, config::standard())?;
@@ -339,6 +368,35 @@ mod tests {
         let mut bytes = vec![1u8, 1, 0, 0, 252];
         bytes.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(decode_server(&bytes).is_err());
+    }
+
+    #[test]
+    fn snapshot_headers_can_be_read_alone() {
+        let snap = Snapshot {
+            tick: Tick(70_000),
+            base_tick: Tick(69_999),
+            ack_input_seq: 5,
+            ..Snapshot::default()
+        };
+        let bytes = server_to_vec(&ServerMsg::Snapshot(snap)).unwrap();
+        let header = peek_snapshot_header(&bytes)
+            .unwrap()
+            .expect("a snapshot has a header");
+        assert_eq!(
+            header,
+            SnapshotHeader {
+                tick: Tick(70_000),
+                base_tick: Tick(69_999),
+                ack_input_seq: 5
+            }
+        );
+        let pong = server_to_vec(&ServerMsg::Pong {
+            client_time: 1,
+            server_tick: Tick(2),
+        })
+        .unwrap();
+        assert_eq!(peek_snapshot_header(&pong), Ok(None));
+        assert!(peek_snapshot_header(&bytes[..3]).is_err());
     }
 
     #[test]

@@ -1,0 +1,131 @@
+//! Thousands of bots on one tokio runtime: ramp-up, the steady window, the
+//! progress line and the report.
+
+use crate::bot::{BotConfig, JOIN_TIMEOUT, Shared, Window, run_bot};
+use crate::stats::{Counters, Report};
+use std::io::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep_until, timeout_at};
+
+/// How long after the window's end bots get to leave before they are
+/// abandoned (a server that stopped answering must not hang the swarm).
+const LEAVE_GRACE: Duration = Duration::from_secs(5);
+
+/// What a swarm does.
+#[derive(Debug, Clone)]
+pub struct SwarmConfig {
+    /// Server endpoint.
+    pub url: String,
+    /// Bots to run.
+    pub bots: u32,
+    /// Length of the measured window.
+    pub duration: Duration,
+    /// Joins are spread evenly over this time.
+    pub ramp_up: Duration,
+    /// Bot `i` walks with seed `seed + i`.
+    pub seed: u64,
+    /// Every `mirror_every`-th bot keeps a full mirror; the others only
+    /// follow the snapshots' tick chain. 1 = every bot mirrors.
+    pub mirror_every: u32,
+    /// Print a live progress line (only on a terminal).
+    pub progress: bool,
+}
+
+/// Runs the swarm to the end of its window and reports.
+pub async fn run_swarm(cfg: SwarmConfig) -> Report {
+    let (window_tx, window_rx) = watch::channel(None);
+    let shared = Arc::new(Shared::new(window_rx));
+    let began = Instant::now();
+    let progress = cfg
+        .progress
+        .then(|| tokio::spawn(progress_line(shared.clone(), cfg.bots, began)));
+    let mut bots = JoinSet::new();
+    let every = cfg.mirror_every.max(1);
+    for i in 0..cfg.bots {
+        let at = began
+            + cfg
+                .ramp_up
+                .mul_f64(f64::from(i) / f64::from(cfg.bots.max(1)));
+        sleep_until(at).await;
+        let bot = BotConfig {
+            url: cfg.url.clone(),
+            name: format!("bot{i}"),
+            seed: cfg.seed.wrapping_add(u64::from(i)),
+            mirror: i % every == 0,
+        };
+        let shared = shared.clone();
+        bots.spawn(async move { run_bot(bot, &shared).await });
+    }
+    // The window starts once every bot has joined or failed.
+    let settle_by = Instant::now() + JOIN_TIMEOUT + Duration::from_secs(1);
+    while shared.settled.load(Ordering::Relaxed) < u64::from(cfg.bots) {
+        tokio::select! {
+            _ = shared.settled_notify.notified() => {}
+            _ = sleep_until(settle_by) => break,
+        }
+    }
+    let start = Instant::now();
+    let end = start + cfg.duration;
+    window_tx.send_replace(Some(Window { start, end }));
+
+    let mut total = Counters::default();
+    let mut finished = 0u64;
+    while let Ok(Some(done)) = timeout_at(end + LEAVE_GRACE, bots.join_next()).await {
+        finished += 1;
+        match done {
+            Ok(c) => total.add(&c),
+            Err(e) => {
+                total.disconnected += 1;
+                total.last_error = Some(format!("bot task failed: {e}"));
+            }
+        }
+    }
+    if finished < u64::from(cfg.bots) {
+        // Still running after the grace: stuck on a dead server.
+        let stuck = u64::from(cfg.bots) - finished;
+        bots.abort_all();
+        total.disconnected += stuck;
+        total.last_error = Some(format!("{stuck} bot(s) did not finish in time"));
+    }
+    if let Some(p) = progress {
+        p.abort();
+        println!();
+    }
+    let samples = shared.samples.lock().unwrap_or_else(|p| p.into_inner());
+    let window_s = (end - start).as_secs_f64();
+    let mut report = Report::new(u64::from(cfg.bots), window_s, &total, &samples);
+    if let Some(why) = total.last_error {
+        tracing::warn!(reason = %why, "last bot failure");
+    }
+    report.bots = u64::from(cfg.bots);
+    report
+}
+
+/// Rewrites one terminal line every second: connected bots, snapshots per
+/// second, errors.
+async fn progress_line(shared: Arc<Shared>, bots: u32, began: Instant) {
+    let mut last = 0;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let snaps = shared.live_snapshots.load(Ordering::Relaxed);
+        let phase = match *shared.window.borrow() {
+            None => "ramp-up",
+            Some(w) if Instant::now() < w.end => "measuring",
+            Some(_) => "leaving",
+        };
+        print!(
+            "\r\x1b[K[{:>5.1}s] {phase:<9} connected {}/{bots}  snapshots/s {}  errors {}",
+            began.elapsed().as_secs_f64(),
+            shared.live_connected.load(Ordering::Relaxed),
+            snaps - last,
+            shared.live_errors.load(Ordering::Relaxed),
+        );
+        let _ = std::io::stdout().flush();
+        last = snaps;
+    }
+}

@@ -1,0 +1,202 @@
+//! The swarm against a real server on 127.0.0.1:0: its report, its
+//! thresholds, and a server that goes away.
+
+use snapwire_bot::{GameClient, Report, SwarmConfig, run_swarm};
+use snapwire_server::Config;
+use snapwire_shared::ServerMsg;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const PATIENCE: Duration = Duration::from_secs(30);
+
+async fn within<F: Future>(f: F) -> F::Output {
+    tokio::time::timeout(PATIENCE, f)
+        .await
+        .expect("should finish in time")
+}
+
+struct Server {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+async fn start(config: Config) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding 127.0.0.1:0 should work");
+    let addr = listener
+        .local_addr()
+        .expect("bound listeners have an address");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(snapwire_server::run(listener, config, async {
+        let _ = stopped.await;
+    }));
+    Server { addr, stop, task }
+}
+
+impl Server {
+    fn url(&self) -> String {
+        format!("ws://{}/play", self.addr)
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        within(self.task)
+            .await
+            .expect("no panic")
+            .expect("clean exit");
+    }
+}
+
+fn swarm(url: String, bots: u32, duration: Duration) -> SwarmConfig {
+    SwarmConfig {
+        url,
+        bots,
+        duration,
+        ramp_up: Duration::from_millis(300),
+        seed: 9,
+        mirror_every: 1,
+        progress: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_is_complete_and_sane() {
+    let server = start(Config::default()).await;
+    let report: Report = within(run_swarm(swarm(server.url(), 6, Duration::from_secs(2)))).await;
+    assert_eq!(
+        (
+            report.bots,
+            report.connected,
+            report.failed,
+            report.disconnected
+        ),
+        (6, 6, 0, 0)
+    );
+    assert!((report.window_s - 2.0).abs() < 0.01, "{}", report.window_s);
+    assert!(
+        (25.0..=35.0).contains(&report.snapshot_hz),
+        "snapshot_hz {}",
+        report.snapshot_hz
+    );
+    assert!(
+        report.interarrival_ms.p50 > 20.0 && report.interarrival_ms.p50 < 50.0,
+        "{:?}",
+        report.interarrival_ms
+    );
+    assert!(
+        report.rtt_ms.p50 > 0.0,
+        "pings were answered: {:?}",
+        report.rtt_ms
+    );
+    assert!(report.bytes_in_per_bot_s > 100.0 && report.bytes_out_per_bot_s > 100.0);
+    assert!(report.visible_mean >= 1.0, "each bot sees at least itself");
+    assert_eq!((report.decode_errors, report.delta_errors), (0, 0));
+    assert!(
+        report.prediction_error.p99 < 1.0,
+        "prediction error {:?}",
+        report.prediction_error
+    );
+    assert_eq!(report.mirrored, 6);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chain_checking_bots_follow_full_view_without_errors() {
+    let server = start(Config {
+        view_radius: 0.0,
+        ..Config::default()
+    })
+    .await;
+    let mut cfg = swarm(server.url(), 6, Duration::from_secs(1));
+    cfg.mirror_every = 3;
+    let report = within(run_swarm(cfg)).await;
+    assert_eq!(report.connected, 6);
+    assert_eq!(report.mirrored, 2, "bots 0 and 3 mirror");
+    assert_eq!((report.decode_errors, report.delta_errors), (0, 0));
+    assert!(
+        (report.visible_mean - 6.0).abs() < 0.01,
+        "full view: everyone sees all six ({})",
+        report.visible_mean
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_violated_threshold_makes_the_exit_status_non_zero() {
+    // A server that ticks at 10 Hz cannot give 29 snapshots a second.
+    let server = start(Config {
+        tick_rate: 10,
+        ..Config::default()
+    })
+    .await;
+    let out = within(
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_snapwire-bot"))
+            .args([
+                "--url",
+                &server.url(),
+                "--bots",
+                "2",
+                "--duration",
+                "1s",
+                "--min-snapshot-hz",
+                "29",
+            ])
+            .args(["--max-failed", "0", "--threads", "1"])
+            .stdin(Stdio::null())
+            .output(),
+    )
+    .await
+    .expect("the bot binary should run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "exit status should be non-zero; stderr: {stderr}"
+    );
+    assert!(
+        stderr.contains("--min-snapshot-hz"),
+        "the violated threshold is named: {stderr}"
+    );
+    assert!(
+        !stderr.contains("--max-failed"),
+        "thresholds that held are not reported: {stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("snapshot_hz"),
+        "the table is printed: {stdout}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_goes_away_gives_disconnects_not_a_hang() {
+    let server = start(Config {
+        view_radius: 0.0,
+        ..Config::default()
+    })
+    .await;
+    let swarm = tokio::spawn(run_swarm(swarm(server.url(), 3, Duration::from_secs(3))));
+    // Watch the room until all three bots are in it, then stop the server.
+    let (mut probe, _) = within(GameClient::join(&server.url(), "probe"))
+        .await
+        .expect("probe joins");
+    let mut present = 0; // entities in the probe's view, itself included
+    while present < 4 {
+        if let ServerMsg::Snapshot(s) = within(probe.recv()).await.expect("probe stays connected") {
+            present += s.delta.spawned.len() as i64 - s.delta.removed.len() as i64;
+        }
+    }
+    server.stop().await;
+    let report = within(swarm)
+        .await
+        .expect("the swarm task should not panic");
+    assert_eq!(report.connected, 3);
+    assert_eq!(report.disconnected, 3, "every bot saw the server go");
+}
