@@ -162,6 +162,8 @@ struct Bot {
     chain_tick: Tick,
     predictor: Option<Predictor>,
     last_snapshot: Option<Instant>,
+    /// Where the mirrored entities are drawn this frame (reused buffer).
+    drawn: Vec<(snapwire_shared::EntityId, Vec2)>,
 }
 
 impl Bot {
@@ -174,6 +176,7 @@ impl Bot {
             chain_tick: Tick::NONE,
             predictor: None,
             last_snapshot: None,
+            drawn: Vec::new(),
         }
     }
 
@@ -195,12 +198,17 @@ impl Bot {
         let epoch = Instant::now();
         // Before the window is known, wait "forever" (the swarm bounds it).
         let far = epoch + Duration::from_secs(86_400 * 365);
+        let end = sleep_until(window.map_or(far, |w| w.end));
+        tokio::pin!(end);
         loop {
             let in_window = |w: &Option<Window>| w.is_some_and(|w| w.contains(Instant::now()));
             tokio::select! {
-                _ = sleep_until(window.map_or(far, |w| w.end)) => break,
+                _ = &mut end => break,
                 changed = window_rx.changed(), if window_known => match changed {
-                    Ok(()) => window = *window_rx.borrow_and_update(),
+                    Ok(()) => {
+                        window = *window_rx.borrow_and_update();
+                        end.as_mut().reset(window.map_or(far, |w| w.end));
+                    }
                     Err(_) => window_known = false,
                 },
                 _ = inputs.tick() => {
@@ -349,14 +357,8 @@ impl Bot {
                 }
             }
         }
-        let mut drawn = Vec2::ZERO;
-        for e in mirror.entities() {
-            if e.id != me {
-                drawn += mirror
-                    .interpolated(e.id, INTERP_DELAY_TICKS)
-                    .unwrap_or_default();
-            }
-        }
+        mirror.interpolate_all(INTERP_DELAY_TICKS, &mut self.drawn);
+        let drawn: Vec2 = self.drawn.iter().filter(|(id, _)| *id != me).map(|(_, p)| *p).sum();
         std::hint::black_box(drawn);
     }
 }

@@ -155,6 +155,58 @@ impl Mirror {
     }
 }
 
+impl Mirror {
+    /// Where every mirrored entity was `ticks_behind` ticks before the newest
+    /// snapshot: the same positions as [`Mirror::interpolated`], for the
+    /// whole view in one linear pass (what a renderer wants once a frame).
+    /// Writes `(id, position)` into `out`, by ascending id.
+    pub fn interpolate_all(&self, ticks_behind: f32, out: &mut Vec<(EntityId, Vec2)>) {
+        out.clear();
+        out.extend(self.view.iter().map(|e| (e.id, e.pos())));
+        // Walk back through history; `later` is the age of the view whose
+        // positions `out` holds so far. An entity missing from an older view
+        // keeps the last position found (it was not visible that far back).
+        let mut later_age = 0.0_f32;
+        let mut done = vec![false; 0];
+        for (tick, view) in &self.history {
+            let age = self.tick.since(*tick) as f32;
+            if later_age >= ticks_behind {
+                break;
+            }
+            let t = if age >= ticks_behind && age > later_age {
+                Some((ticks_behind - later_age) / (age - later_age))
+            } else {
+                None
+            };
+            if done.is_empty() {
+                done.resize(out.len(), false);
+            }
+            let mut j = 0;
+            for (i, (id, pos)) in out.iter_mut().enumerate() {
+                while j < view.len() && view[j].id < *id {
+                    j += 1;
+                }
+                if done[i] {
+                    continue;
+                }
+                if j < view.len() && view[j].id == *id {
+                    let old = view[j].pos();
+                    *pos = match t {
+                        Some(t) => pos.lerp(old, t),
+                        None => old,
+                    };
+                } else {
+                    done[i] = true;
+                }
+            }
+            later_age = age;
+            if t.is_some() {
+                break;
+            }
+        }
+    }
+}
+
 /// Client-side prediction of the local player's entity, reconciled against
 /// the server with the acknowledged input sequence.
 #[derive(Debug)]
@@ -324,6 +376,38 @@ mod tests {
         assert_eq!(at(1.5), 5.0);
         assert_eq!(at(10.0), 0.0, "holds the oldest known position");
         assert_eq!(m.interpolated(EntityId(2), 1.0), None);
+    }
+
+    #[test]
+    fn interpolating_everything_matches_interpolating_each() {
+        let mut m = Mirror::new();
+        let frames: Vec<Vec<NetEntity>> = (0..6)
+            .map(|t| {
+                // Entity 1 always there, 2 appears at t=3, 3 leaves at t=4.
+                let mut v = vec![ent(1, t * 160)];
+                if t >= 3 {
+                    v.push(ent(2, 1000 - t * 16));
+                }
+                if t < 4 {
+                    v.push(ent(3, 77 * t));
+                }
+                v
+            })
+            .collect();
+        let mut prev: &[NetEntity] = &[];
+        for (t, f) in frames.iter().enumerate() {
+            let base = if t == 0 { 0 } else { t as u32 };
+            m.apply(&snapshot(t as u32 + 1, base, prev, f)).unwrap();
+            prev = f;
+            for behind in [0.0, 0.5, 1.0, 1.5, 2.0, 2.7, 10.0] {
+                let mut all = Vec::new();
+                m.interpolate_all(behind, &mut all);
+                assert_eq!(all.len(), m.entities().len());
+                for (id, pos) in all {
+                    assert_eq!(Some(pos), m.interpolated(id, behind), "{id} at {behind} behind, tick {t}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -251,6 +251,10 @@ async fn play(ws: &mut Ws, peer: SocketAddr, shared: &Shared, joined: Joined) ->
                 if ws.send(Message::Binary(buf.as_slice().to_vec().into())).await.is_err() {
                     break Outcome::Gone;
                 }
+                // The first snapshot carries the whole roster and every entity
+                // in view; do not keep that much capacity for the small deltas
+                // that follow (thousands of connections would each hold it).
+                shrink_after_burst(&mut buf, &mut due_events, &mut pending_events);
             }
             msg = ws.next() => {
                 let bytes = match msg {
@@ -301,6 +305,22 @@ async fn play(ws: &mut Ws, peer: SocketAddr, shared: &Shared, joined: Joined) ->
         }
     }
     outcome
+}
+
+/// Capacity kept by a connection's reusable buffers between snapshots.
+const KEEP_BYTES: usize = 2048;
+const KEEP_EVENTS: usize = 16;
+
+fn shrink_after_burst(buf: &mut Vec<u8>, due: &mut Vec<ServerEvent>, pending: &mut VecDeque<(Tick, ServerEvent)>) {
+    if buf.capacity() > KEEP_BYTES {
+        buf.shrink_to(KEEP_BYTES);
+    }
+    if due.capacity() > KEEP_EVENTS {
+        due.shrink_to(KEEP_EVENTS);
+    }
+    if pending.capacity() > KEEP_EVENTS && pending.len() <= KEEP_EVENTS {
+        pending.shrink_to(KEEP_EVENTS);
+    }
 }
 
 fn lagging(peer: SocketAddr, player: snapwire_shared::PlayerId) -> Outcome {

@@ -1,0 +1,232 @@
+#!/usr/bin/env python3
+"""Load sweep: snapwire-server against the snapwire-bot swarm, on loopback.
+
+For each player count N and each visibility variant (aoi: view radius 300;
+full: view radius 0), with the world side of docs/WORKLOAD.md, this starts
+the release server pinned to one CPU and the swarm pinned to another, waits
+for the swarm's steady window, and reads the server's and the swarm's CPU
+time and the server's memory from /proc (never from the processes
+themselves). It starts and stops every process it starts, by PID, with time
+bounds, and only ever uses 127.0.0.1.
+
+Writes OUT/sweep.md (the table), OUT/sweep.json (everything) and one swarm
+report per run. Standard library only.
+"""
+
+import argparse
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    """user + sys CPU seconds of a process, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def status_kib(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def wait_listening(port, proc, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited early")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not listen in time")
+
+
+def stop(proc, sig=signal.SIGINT, grace=5.0):
+    if proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def cpu_between(samples, t0, t1):
+    """CPU seconds used between t0 and t1, interpolated from (t, cpu) samples."""
+    def at(t):
+        prev = samples[0]
+        for s in samples:
+            if s[0] >= t:
+                if s[0] == prev[0]:
+                    return s[1]
+                f = (t - prev[0]) / (s[0] - prev[0])
+                return prev[1] + f * (s[1] - prev[1])
+            prev = s
+        return samples[-1][1]
+    return at(t1) - at(t0)
+
+
+def run_one(args, n, variant):
+    radius = 300 if variant == "aoi" else 0
+    side = max(1000.0, 100.0 * math.sqrt(n))
+    port = free_port()
+    tag = f"{variant}-{n}"
+    server = subprocess.Popen(
+        ["taskset", "-c", str(args.server_cpu), args.server_bin,
+         "--listen", f"127.0.0.1:{port}", "--view-radius", str(radius),
+         "--world-size", f"{side:.1f}", "--room-capacity", str(max(n, 1)), "--log", "warn"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=open(os.path.join(args.out, f"server-{tag}.log"), "w"))
+    swarm = None
+    try:
+        wait_listening(port, server)
+        time.sleep(0.3)
+        idle_rss = status_kib(server.pid, "VmRSS")
+        report_path = os.path.join(args.out, f"report-{tag}.json")
+        cmd = ["taskset", "-c", str(args.swarm_cpu), args.bot_bin,
+               "--url", f"ws://127.0.0.1:{port}/play", "--bots", str(n),
+               "--duration", f"{args.window}s", "--ramp-up", f"{args.ramp}s",
+               "--threads", "1", "--seed", "1", "--report", report_path, "--log", "info"]
+        if variant == "full" and args.mirror_every_full > 1:
+            cmd += ["--mirror-every", str(args.mirror_every_full)]
+        swarm = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+        marks = {}
+
+        def read_marks():
+            for line in swarm.stderr:
+                if "window started" in line:
+                    marks["start"] = time.monotonic()
+                elif "window ended" in line:
+                    marks["end"] = time.monotonic()
+        reader = threading.Thread(target=read_marks, daemon=True)
+        reader.start()
+        srv_samples, bot_samples, bot_peak_rss = [], [], []
+        deadline = time.monotonic() + args.ramp + args.window + 60
+        while swarm.poll() is None:
+            now = time.monotonic()
+            if now > deadline:
+                stop(swarm, signal.SIGKILL)
+                raise RuntimeError("swarm did not finish in time")
+            try:
+                srv_samples.append((now, cpu_seconds(server.pid)))
+                bot_samples.append((now, cpu_seconds(swarm.pid)))
+                bot_peak_rss.append(status_kib(swarm.pid, "VmHWM"))
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+            time.sleep(0.2)
+        reader.join(timeout=5)
+        peak_rss = status_kib(server.pid, "VmHWM")
+        swarm_rss = bot_peak_rss[-1] if bot_peak_rss else 0
+        with open(report_path) as f:
+            report = json.load(f)
+        t0 = marks.get("start")
+        t1 = marks.get("end", t0 + report["window_s"] if t0 else None)
+        if t0 is None or t1 is None or len(srv_samples) < 2:
+            raise RuntimeError("window marks missing from the swarm's log")
+        wall = t1 - t0
+        server_cores = cpu_between(srv_samples, t0, t1) / wall
+        swarm_cores = cpu_between(bot_samples, t0, t1) / wall
+    finally:
+        if swarm is not None:
+            stop(swarm, signal.SIGKILL)
+        stop(server)
+    hz = report["snapshot_hz"]
+    vis = report["visible_mean"]
+    held = (hz >= 29.0 and report["interarrival_ms"]["p99"] <= 50.0 and report["failed"] == 0
+            and report["disconnected"] == 0 and report["decode_errors"] == 0
+            and report["delta_errors"] == 0 and report["connected"] == n)
+    return {
+        "n": n, "variant": variant, "world_size": side, "held": held, "report": report,
+        "bytes_per_visible_entity": report["bytes_in_per_bot_s"] / hz / vis if hz and vis else None,
+        "server_cores": server_cores, "swarm_cores": swarm_cores,
+        "server_peak_rss_kib": peak_rss, "server_idle_rss_kib": idle_rss,
+        "rss_per_player_kib": (peak_rss - idle_rss) / n,
+        "swarm_peak_rss_kib": swarm_rss, "swarm_rss_per_bot_kib": swarm_rss / n,
+        "us_per_snapshot": server_cores * 1e6 / (hz * n) if hz else None,
+    }
+
+
+def table(rows):
+    out = ["| N | variant | held | snapshot_hz | interarrival p99 ms | rtt p99 ms | bytes_in/bot/s "
+           "| B/visible entity/snapshot | visible | server CPU cores | server µs/snapshot "
+           "| server peak RSS MiB | RSS/player KiB | swarm CPU cores | swarm RSS/bot KiB |",
+           "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        rep = r["report"]
+        bpe = r["bytes_per_visible_entity"]
+        ups = r["us_per_snapshot"]
+        out.append(
+            f"| {r['n']} | {r['variant']} | {'yes' if r['held'] else 'no'} | {rep['snapshot_hz']:.2f} "
+            f"| {rep['interarrival_ms']['p99']:.1f} | {rep['rtt_ms']['p99']:.1f} "
+            f"| {rep['bytes_in_per_bot_s']:.0f} | {bpe:.2f} | {rep['visible_mean']:.1f} "
+            f"| {r['server_cores']:.2f} | {ups:.1f} | {r['server_peak_rss_kib'] / 1024:.0f} "
+            f"| {r['rss_per_player_kib']:.1f} | {r['swarm_cores']:.2f} | {r['swarm_rss_per_bot_kib']:.1f} |"
+            if bpe is not None and ups is not None else
+            f"| {r['n']} | {r['variant']} | no | {rep['snapshot_hz']:.2f} | - | - | - | - | - "
+            f"| {r['server_cores']:.2f} | - | {r['server_peak_rss_kib'] / 1024:.0f} | - | {r['swarm_cores']:.2f} "
+            f"| {r['swarm_rss_per_bot_kib']:.1f} |")
+    return "\n".join(out)
+
+
+def main():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--counts", type=int, nargs="+", default=[500, 1000, 2000, 2500, 3000])
+    p.add_argument("--variants", nargs="+", default=["aoi", "full"], choices=["aoi", "full"])
+    p.add_argument("--window", type=float, default=20.0, help="measured window, seconds")
+    p.add_argument("--ramp", type=float, default=5.0, help="ramp-up, seconds")
+    p.add_argument("--mirror-every-full", type=int, default=10,
+                   help="in full-view runs, every K-th bot keeps a full mirror")
+    p.add_argument("--server-cpu", type=int, default=0)
+    p.add_argument("--swarm-cpu", type=int, default=1)
+    p.add_argument("--out", default=os.path.join(root, "target", "load-sweep"))
+    p.add_argument("--server-bin", default=os.path.join(root, "target", "release", "snapwire-server"))
+    p.add_argument("--bot-bin", default=os.path.join(root, "target", "release", "snapwire-bot"))
+    args = p.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    rows = []
+    for variant in args.variants:
+        for n in args.counts:
+            print(f"running {variant} N={n} ...", file=sys.stderr, flush=True)
+            try:
+                row = run_one(args, n, variant)
+            except RuntimeError as e:
+                print(f"  {variant} N={n} failed: {e}", file=sys.stderr)
+                continue
+            rows.append(row)
+            print(table([row]).splitlines()[-1], file=sys.stderr, flush=True)
+    md = table(rows)
+    with open(os.path.join(args.out, "sweep.md"), "w") as f:
+        f.write(md + "\n")
+    with open(os.path.join(args.out, "sweep.json"), "w") as f:
+        json.dump({"machine": {"cpus": os.cpu_count(),
+                               "mem_gib": round(os.sysconf("SC_PHYS_PAGES") * PAGE / 2**30, 1)},
+                   "args": vars(args), "rows": rows}, f, indent=2)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
