@@ -358,7 +358,12 @@ impl Bot {
             }
         }
         mirror.interpolate_all(INTERP_DELAY_TICKS, &mut self.drawn);
-        let drawn: Vec2 = self.drawn.iter().filter(|(id, _)| *id != me).map(|(_, p)| *p).sum();
+        let drawn: Vec2 = self
+            .drawn
+            .iter()
+            .filter(|(id, _)| *id != me)
+            .map(|(_, p)| *p)
+            .sum();
         std::hint::black_box(drawn);
     }
 }

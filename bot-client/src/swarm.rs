@@ -72,7 +72,12 @@ pub async fn run_swarm(cfg: SwarmConfig) -> Report {
     let end = start + cfg.duration;
     window_tx.send_replace(Some(Window { start, end }));
     let joined = shared.live_connected.load(Ordering::Relaxed);
-    tracing::info!(bots = cfg.bots, joined, window_s = cfg.duration.as_secs_f64(), "window started");
+    tracing::info!(
+        bots = cfg.bots,
+        joined,
+        window_s = cfg.duration.as_secs_f64(),
+        "window started"
+    );
     tokio::spawn(async move {
         sleep_until(end).await;
         tracing::info!("window ended");

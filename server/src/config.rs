@@ -3,6 +3,7 @@
 
 use crate::room::RoomSettings;
 use crate::sim::{Arena, GameRules};
+use crate::stats::Stats;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,8 +23,26 @@ pub struct Config {
     /// Time a new TCP connection has to finish the WebSocket upgrade and
     /// send its `Hello`.
     pub handshake_timeout: Duration,
-    /// Largest WebSocket message or frame accepted from a client, bytes.
+    /// Largest WebSocket message or frame accepted from a client, bytes;
+    /// also the decoder's limit.
     pub max_message_bytes: usize,
+    /// Client messages allowed per second per connection (token bucket
+    /// refill rate); beyond it the connection is closed with 1008.
+    pub input_rate: f64,
+    /// Messages a connection may send in a burst above `input_rate`.
+    pub input_burst: f64,
+    /// Open connections at most; more are refused with HTTP 503.
+    pub max_connections: usize,
+    /// Open connections per remote IP address at most (0 = unlimited).
+    pub max_connections_per_ip: u32,
+    /// A joined client that sends nothing (not even a Ping) for this long
+    /// is closed with 1008.
+    pub idle_timeout: Duration,
+    /// A client that has not answered a WebSocket Ping, or whose socket has
+    /// not accepted a write, for this long is closed: it stopped reading.
+    pub stall_timeout: Duration,
+    /// Counters of connections and violations, shared with the embedder.
+    pub stats: Arc<Stats>,
     /// Makes the game rules of each new room.
     pub rules: Arc<dyn Fn() -> Box<dyn GameRules> + Send + Sync>,
 }
@@ -38,6 +57,15 @@ impl Default for Config {
             room_empty_grace: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(5),
             max_message_bytes: 4096,
+            // Clients send 30 inputs and 1 ping a second; leave room for
+            // jitter that bunches them, and for a client catching up.
+            input_rate: 60.0,
+            input_burst: 60.0,
+            max_connections: 20_000,
+            max_connections_per_ip: 256,
+            idle_timeout: Duration::from_secs(15),
+            stall_timeout: Duration::from_secs(10),
+            stats: Arc::default(),
             rules: Arc::new(|| Box::new(Arena)),
         }
     }
@@ -53,6 +81,12 @@ impl std::fmt::Debug for Config {
             .field("room_empty_grace", &self.room_empty_grace)
             .field("handshake_timeout", &self.handshake_timeout)
             .field("max_message_bytes", &self.max_message_bytes)
+            .field("input_rate", &self.input_rate)
+            .field("input_burst", &self.input_burst)
+            .field("max_connections", &self.max_connections)
+            .field("max_connections_per_ip", &self.max_connections_per_ip)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("stall_timeout", &self.stall_timeout)
             .finish_non_exhaustive()
     }
 }

@@ -3,7 +3,8 @@
 //! - [`net`]: the WebSocket listener and one task per connection;
 //! - [`room`]: rooms, each a task that owns its world and ticks it;
 //! - [`sim`]: the world, the game-rules seam, the spatial grid (no I/O);
-//! - [`view`]: per-client area of interest, delta and encoding (no I/O).
+//! - [`view`]: per-client area of interest, delta and encoding (no I/O);
+//! - [`stats`]: counters of connections and client violations.
 //!
 //! Embed it with [`run`]; the `snapwire-server` binary is a thin CLI over it.
 
@@ -11,6 +12,7 @@ pub mod config;
 pub mod net;
 pub mod room;
 pub mod sim;
+pub mod stats;
 pub mod view;
 
 pub use config::Config;

@@ -5,6 +5,7 @@ use clap::Parser;
 use snapwire_server::Config;
 use snapwire_shared::quant::MAX_WORLD_SIZE;
 use std::net::SocketAddr;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -29,6 +30,30 @@ struct Cli {
     /// Players per room; a new room opens when every room is full.
     #[arg(long, default_value_t = 10_000)]
     room_capacity: usize,
+    /// Largest client message or frame, bytes; larger ones are closed with 1009.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(64..=65_536))]
+    max_message_bytes: u32,
+    /// Client messages per second per connection (token bucket); over it: close 1008.
+    #[arg(long, default_value_t = 60.0)]
+    input_rate: f64,
+    /// Messages a client may send in a burst above --input-rate.
+    #[arg(long, default_value_t = 60.0)]
+    input_burst: f64,
+    /// Open connections at most; more are refused with HTTP 503.
+    #[arg(long, default_value_t = 20_000)]
+    max_connections: usize,
+    /// Open connections per client IP address at most; 0 = unlimited (local load tests).
+    #[arg(long, default_value_t = 256)]
+    max_connections_per_ip: u32,
+    /// Time to finish the WebSocket upgrade and send Hello, like `5s`.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    handshake_timeout: Duration,
+    /// A client that sends nothing for this long is closed (1008), like `15s`.
+    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
+    idle_timeout: Duration,
+    /// A client that stops reading (answers no WebSocket Ping) for this long is closed, like `10s`.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    stall_timeout: Duration,
     /// Log filter, as in RUST_LOG (for example `info` or `snapwire_server=debug`).
     #[arg(long, default_value = "info")]
     log: String,
@@ -48,11 +73,38 @@ impl Cli {
         if self.room_capacity == 0 {
             bail!("--room-capacity must be at least 1");
         }
+        if !(self.input_rate.is_finite()
+            && self.input_rate > 0.0
+            && self.input_burst.is_finite()
+            && self.input_burst >= 1.0)
+        {
+            bail!("--input-rate must be > 0 and --input-burst >= 1");
+        }
+        if self.max_connections == 0 {
+            bail!("--max-connections must be at least 1");
+        }
+        for (flag, d) in [
+            ("--handshake-timeout", self.handshake_timeout),
+            ("--idle-timeout", self.idle_timeout),
+            ("--stall-timeout", self.stall_timeout),
+        ] {
+            if d.is_zero() {
+                bail!("{flag} must be longer than zero");
+            }
+        }
         Ok(Config {
             tick_rate: self.tick_rate,
             view_radius: self.view_radius,
             world_size: self.world_size,
             room_capacity: self.room_capacity,
+            max_message_bytes: self.max_message_bytes as usize,
+            input_rate: self.input_rate,
+            input_burst: self.input_burst,
+            max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            handshake_timeout: self.handshake_timeout,
+            idle_timeout: self.idle_timeout,
+            stall_timeout: self.stall_timeout,
             ..Config::default()
         })
     }

@@ -106,6 +106,12 @@ pub fn decode_client(bytes: &[u8]) -> Result<ClientMsg, DecodeError> {
     decode_with(bytes, CLIENT_DECODE_LIMIT, client_config())
 }
 
+/// Decodes one client message no larger than `limit` bytes (capped at
+/// [`CLIENT_DECODE_LIMIT`]): the server passes its `--max-message-bytes`.
+pub fn decode_client_limited(bytes: &[u8], limit: usize) -> Result<ClientMsg, DecodeError> {
+    decode_with(bytes, limit.min(CLIENT_DECODE_LIMIT), client_config())
+}
+
 /// Decodes one server message; never panics, whatever the bytes.
 pub fn decode_server(bytes: &[u8]) -> Result<ServerMsg, DecodeError> {
     decode_with(bytes, SERVER_DECODE_LIMIT, server_config())

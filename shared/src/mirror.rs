@@ -404,7 +404,11 @@ mod tests {
                 m.interpolate_all(behind, &mut all);
                 assert_eq!(all.len(), m.entities().len());
                 for (id, pos) in all {
-                    assert_eq!(Some(pos), m.interpolated(id, behind), "{id} at {behind} behind, tick {t}");
+                    assert_eq!(
+                        Some(pos),
+                        m.interpolated(id, behind),
+                        "{id} at {behind} behind, tick {t}"
+                    );
                 }
             }
         }

@@ -215,6 +215,14 @@ pub mod close {
     pub const REASON_DUPLICATE_HELLO: &str = "duplicate Hello";
     /// Reason sent with [`POLICY_VIOLATION`] when `Hello` does not come in time.
     pub const REASON_HELLO_TIMEOUT: &str = "no Hello in time";
+    /// Reason sent with [`POLICY_VIOLATION`] to a client over the rate limit.
+    pub const REASON_RATE_LIMIT: &str = "rate limit exceeded";
+    /// Reason sent with [`POLICY_VIOLATION`] to a client that sent nothing
+    /// for the idle timeout.
+    pub const REASON_IDLE: &str = "idle timeout";
+    /// Reason sent with [`POLICY_VIOLATION`] to a client that did not answer
+    /// a WebSocket Ping within the stall timeout.
+    pub const REASON_NOT_READING: &str = "not reading";
     /// Reason sent with [`POLICY_VIOLATION`] to a client whose reliable events
     /// piled up because it stopped reading.
     pub const REASON_LAGGING: &str = "too far behind";

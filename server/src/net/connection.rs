@@ -4,30 +4,40 @@
 //! Reading and writing share one task and one `select!`: the task wakes for
 //! a client message or for a new frame, whichever comes first. While a
 //! snapshot is being written the client's next input waits in the socket,
-//! which is harmless; frames published meanwhile are not queued, the
-//! next write takes the newest one (latest wins), and the delta is against
-//! what this client was actually sent.
+//! which is harmless; frames published meanwhile are not queued, the next
+//! write takes the newest one (latest wins), and the delta is against what
+//! this client was actually sent.
+//!
+//! Every resource a client can make the server spend is bounded here:
+//! message size (tungstenite's limits, 1009), message rate (token bucket,
+//! 1008), time to Hello, silence (idle timeout), and not reading (a
+//! WebSocket Ping must be answered, and every write must complete, within
+//! the stall timeout). Violations are counted and logged through
+//! [`Stats`](crate::stats::Stats), and never touch another connection.
 
 use super::handshake::check_upgrade;
+use super::limits::{Admission, TokenBucket};
 use super::listener::Shared;
-use crate::room::{JoinError, Joined, RoomCmd, RoomManager};
+use crate::room::{JoinError, Joined, PlayerKey, RoomCmd, RoomManager};
+use crate::stats::Violation;
 use crate::view::ClientView;
 use futures_util::{SinkExt, StreamExt};
-use snapwire_shared::codec::{self, DecodeError};
+use snapwire_shared::codec;
 use snapwire_shared::protocol::{MAX_NAME_BYTES, PROTOCOL_VERSION, close};
-use snapwire_shared::{ClientMsg, ServerEvent, ServerMsg, Tick};
+use snapwire_shared::{ClientMsg, PlayerId, RoomId, ServerEvent, ServerMsg, Tick};
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::broadcast::error::TryRecvError;
-use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
 use tokio_tungstenite::{WebSocketStream, accept_hdr_async_with_config};
 use tracing::{debug, info, warn};
 
@@ -39,52 +49,78 @@ const CLOSE_LINGER: Duration = Duration::from_secs(1);
 /// How a connection ends.
 #[derive(Debug)]
 enum Outcome {
-    /// The server closes with this code and reason.
-    Close(u16, Cow<'static, str>),
+    /// The server closes with this code and reason; `Some` kind when the
+    /// client broke a rule (counted and logged).
+    Close(u16, Cow<'static, str>, Option<Violation>),
     /// The peer sent a close frame; flush tungstenite's queued reply.
     PeerClosed,
-    /// The transport failed; nothing more to send.
+    /// The transport failed or stalled; nothing more can be sent.
     Gone,
 }
 
 impl Outcome {
     fn close(code: u16, reason: impl Into<Cow<'static, str>>) -> Self {
-        Outcome::Close(code, reason.into())
+        Outcome::Close(code, reason.into(), None)
+    }
+
+    fn violation(kind: Violation, code: u16, reason: impl Into<Cow<'static, str>>) -> Self {
+        Outcome::Close(code, reason.into(), Some(kind))
     }
 }
 
-/// Serves one accepted TCP connection to the end.
-pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>) {
+/// Keeps the `open` gauge right however the task ends.
+struct OpenGuard<'a>(&'a Shared);
+
+impl Drop for OpenGuard<'_> {
+    fn drop(&mut self) {
+        self.0.config.stats.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Serves one accepted and admitted TCP connection to the end.
+pub(crate) async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    admission: Admission,
+) {
+    let stats = &shared.config.stats;
+    stats.admitted.fetch_add(1, Ordering::Relaxed);
+    stats.open.fetch_add(1, Ordering::Relaxed);
+    let _open = OpenGuard(&shared);
+    let _admission = admission;
     // Snapshots are small and latency-sensitive: never wait to coalesce.
     let _ = stream.set_nodelay(true);
     let deadline = Instant::now() + shared.config.handshake_timeout;
     let ws_config = super::ws_config(shared.config.max_message_bytes);
-    let mut ws = match timeout_at(
-        deadline,
-        accept_hdr_async_with_config(stream, check_upgrade, Some(ws_config)),
-    )
-    .await
-    {
+    let upgrade = accept_hdr_async_with_config(stream, check_upgrade, Some(ws_config));
+    let mut ws = match timeout_at(deadline, upgrade).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(error)) => {
             debug!(%peer, %error, "upgrade refused or failed");
             return;
         }
         Err(_) => {
-            debug!(%peer, "upgrade timed out");
+            stats.violation(Violation::HandshakeTimeout, peer, "upgrade not finished");
             return;
         }
     };
-    let outcome = match await_hello(&mut ws, deadline).await {
+    let outcome = match await_hello(&mut ws, deadline, shared.config.max_message_bytes).await {
         Ok(name) => match shared.rooms.join(name).await {
-            Ok(joined) => play(&mut ws, peer, &shared, joined).await,
+            Ok(joined) => {
+                stats.joined.fetch_add(1, Ordering::Relaxed);
+                Session::new(peer, &shared, joined).run(&mut ws).await
+            }
             Err(e @ JoinError::ShuttingDown) => Outcome::close(close::GOING_AWAY, e.to_string()),
             Err(e @ JoinError::RoomGone) => Outcome::close(close::INTERNAL_ERROR, e.to_string()),
         },
         Err(outcome) => outcome,
     };
     match outcome {
-        Outcome::Close(code, reason) => {
+        Outcome::Close(code, reason, kind) => {
+            if let Some(kind) = kind {
+                stats.violation(kind, peer, &reason);
+            }
             debug!(%peer, code, %reason, "closing connection");
             close_with(&mut ws, code, reason).await;
         }
@@ -100,17 +136,42 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
 /// else means the transport is gone.
 fn read_failure(error: &WsError) -> Outcome {
     match error {
-        WsError::Capacity(_) => Outcome::close(close::MESSAGE_TOO_BIG, close::REASON_TOO_BIG),
+        WsError::Capacity(_) => Outcome::violation(
+            Violation::Oversized,
+            close::MESSAGE_TOO_BIG,
+            close::REASON_TOO_BIG,
+        ),
         _ => Outcome::Gone,
     }
 }
 
+fn text_frame() -> Outcome {
+    Outcome::violation(
+        Violation::TextFrame,
+        close::UNSUPPORTED_DATA,
+        close::REASON_BINARY_ONLY,
+    )
+}
+
+/// Decodes a client message, or says how to close.
+fn decode(bytes: &[u8], limit: usize) -> Result<ClientMsg, Outcome> {
+    // DecodeError's text is fixed and never echoes client bytes.
+    codec::decode_client_limited(bytes, limit).map_err(|e| {
+        Outcome::violation(
+            Violation::Undecodable,
+            close::INVALID_PAYLOAD,
+            e.to_string(),
+        )
+    })
+}
+
 /// Waits for a valid `Hello` until `deadline`; returns the player's name.
-async fn await_hello(ws: &mut Ws, deadline: Instant) -> Result<String, Outcome> {
+async fn await_hello(ws: &mut Ws, deadline: Instant, limit: usize) -> Result<String, Outcome> {
     loop {
         let msg = match timeout_at(deadline, ws.next()).await {
             Err(_) => {
-                return Err(Outcome::close(
+                return Err(Outcome::violation(
+                    Violation::HandshakeTimeout,
                     close::POLICY_VIOLATION,
                     close::REASON_HELLO_TIMEOUT,
                 ));
@@ -121,31 +182,27 @@ async fn await_hello(ws: &mut Ws, deadline: Instant) -> Result<String, Outcome> 
         };
         let bytes = match msg {
             Message::Binary(b) => b,
-            Message::Text(_) => {
-                return Err(Outcome::close(
-                    close::UNSUPPORTED_DATA,
-                    close::REASON_BINARY_ONLY,
-                ));
-            }
+            Message::Text(_) => return Err(text_frame()),
             Message::Close(_) => return Err(Outcome::PeerClosed),
             _ => continue,
         };
-        return match codec::decode_client(&bytes) {
-            Err(e) => Err(decode_failure(e)),
-            Ok(ClientMsg::Hello {
+        return match decode(&bytes, limit)? {
+            ClientMsg::Hello {
                 protocol_version,
                 name,
                 resume_token: _,
-            }) => {
+            } => {
                 if protocol_version != PROTOCOL_VERSION {
-                    Err(Outcome::close(
+                    Err(Outcome::violation(
+                        Violation::WrongVersion,
                         close::PROTOCOL_ERROR,
                         format!(
                             "protocol version {protocol_version} not supported; server speaks {PROTOCOL_VERSION}"
                         ),
                     ))
                 } else if name.len() > MAX_NAME_BYTES {
-                    Err(Outcome::close(
+                    Err(Outcome::violation(
+                        Violation::InvalidValue,
                         close::INVALID_PAYLOAD,
                         format!("name longer than {MAX_NAME_BYTES} bytes"),
                     ))
@@ -155,7 +212,8 @@ async fn await_hello(ws: &mut Ws, deadline: Instant) -> Result<String, Outcome> 
                     Ok(name)
                 }
             }
-            Ok(_) => Err(Outcome::close(
+            _ => Err(Outcome::violation(
+                Violation::OutOfOrder,
                 close::PROTOCOL_ERROR,
                 close::REASON_HELLO_FIRST,
             )),
@@ -163,17 +221,12 @@ async fn await_hello(ws: &mut Ws, deadline: Instant) -> Result<String, Outcome> 
     }
 }
 
-fn decode_failure(e: DecodeError) -> Outcome {
-    // DecodeError's text is fixed and never echoes client bytes.
-    Outcome::close(close::INVALID_PAYLOAD, e.to_string())
-}
-
 /// Leaves the room when the connection ends, however it ends.
 struct Seat {
     rooms: Arc<RoomManager>,
-    joined_room: snapwire_shared::RoomId,
-    commands: tokio::sync::mpsc::Sender<RoomCmd>,
-    key: crate::room::PlayerKey,
+    room: RoomId,
+    commands: mpsc::Sender<RoomCmd>,
+    key: PlayerKey,
 }
 
 impl Drop for Seat {
@@ -188,149 +241,292 @@ impl Drop for Seat {
                 });
             }
         }
-        self.rooms.release(self.joined_room);
+        self.rooms.release(self.room);
     }
-}
-
-/// The game session: Welcome, then inputs in and snapshots out.
-async fn play(ws: &mut Ws, peer: SocketAddr, shared: &Shared, joined: Joined) -> Outcome {
-    let Joined {
-        room,
-        key,
-        welcome,
-        roster,
-        mut frames,
-        mut events,
-        commands,
-    } = joined;
-    let _seat = Seat {
-        rooms: shared.rooms.clone(),
-        joined_room: room,
-        commands: commands.clone(),
-        key,
-    };
-    let player = welcome.player;
-    info!(%peer, %player, %room, entity = %welcome.entity, "player joined");
-    if send(ws, &ServerMsg::Welcome(welcome)).await.is_err() {
-        return Outcome::Gone;
-    }
-    let mut shutdown = shared.shutdown.clone();
-    let mut view = ClientView::new(shared.config.view_radius);
-    // Events wait here until the frame that reflects them is sent, so that a
-    // PlayerLeft arrives in the same snapshot as the entity's removal.
-    let mut pending_events: VecDeque<(Tick, ServerEvent)> =
-        roster.into_iter().map(|e| (Tick::NONE, e)).collect();
-    let mut due_events: Vec<ServerEvent> = Vec::new();
-    let mut buf = Vec::with_capacity(512);
-    let mut inputs_dropped: u64 = 0;
-    let outcome = 'session: loop {
-        tokio::select! {
-            biased;
-            _ = super::stopped(&mut shutdown) => break Outcome::close(close::GOING_AWAY, close::REASON_SHUTDOWN),
-            changed = frames.changed() => {
-                if changed.is_err() {
-                    break Outcome::close(close::GOING_AWAY, "room closed");
-                }
-                let frame = frames.borrow_and_update().clone();
-                loop {
-                    match events.try_recv() {
-                        Ok(e) => pending_events.push_back(e),
-                        Err(TryRecvError::Empty | TryRecvError::Closed) => break,
-                        Err(TryRecvError::Lagged(_)) => break 'session lagging(peer, player),
-                    }
-                }
-                while pending_events.front().is_some_and(|(t, _)| !t.is_newer_than(frame.tick)) {
-                    due_events.extend(pending_events.pop_front().map(|(_, e)| e));
-                }
-                buf.clear();
-                if let Err(error) = view.encode_next(&frame, key.0, &due_events, &mut buf) {
-                    warn!(%peer, %player, %error, "snapshot encoding failed");
-                    break Outcome::close(close::INTERNAL_ERROR, "internal error");
-                }
-                due_events.clear();
-                if ws.send(Message::Binary(buf.as_slice().to_vec().into())).await.is_err() {
-                    break Outcome::Gone;
-                }
-                // The first snapshot carries the whole roster and every entity
-                // in view; do not keep that much capacity for the small deltas
-                // that follow (thousands of connections would each hold it).
-                shrink_after_burst(&mut buf, &mut due_events, &mut pending_events);
-            }
-            msg = ws.next() => {
-                let bytes = match msg {
-                    None => break Outcome::Gone,
-                    Some(Err(e)) => break read_failure(&e),
-                    Some(Ok(Message::Binary(b))) => b,
-                    Some(Ok(Message::Text(_))) => break Outcome::close(close::UNSUPPORTED_DATA, close::REASON_BINARY_ONLY),
-                    Some(Ok(Message::Close(_))) => break Outcome::PeerClosed,
-                    // Pings are answered by tungstenite itself.
-                    Some(Ok(_)) => continue,
-                };
-                match codec::decode_client(&bytes) {
-                    Err(e) => break decode_failure(e),
-                    Ok(ClientMsg::Input(cmd)) => match cmd.sanitised() {
-                        Err(e) => break Outcome::close(close::INVALID_PAYLOAD, e.to_string()),
-                        Ok(cmd) => match commands.try_send(RoomCmd::Input { player: key, cmd }) {
-                            Ok(()) => {}
-                            // The room is behind; an input is worth less than
-                            // a stalled connection. The next one replaces it.
-                            Err(TrySendError::Full(_)) => inputs_dropped += 1,
-                            Err(TrySendError::Closed(_)) => break Outcome::close(close::GOING_AWAY, "room closed"),
-                        },
-                    },
-                    Ok(ClientMsg::Ping { client_time }) => {
-                        let server_tick = frames.borrow().tick;
-                        if send(ws, &ServerMsg::Pong { client_time, server_tick }).await.is_err() {
-                            break Outcome::Gone;
-                        }
-                    }
-                    Ok(ClientMsg::Leave) => break Outcome::close(close::NORMAL, close::REASON_BYE),
-                    Ok(ClientMsg::Hello { .. }) => break Outcome::close(close::PROTOCOL_ERROR, close::REASON_DUPLICATE_HELLO),
-                }
-            }
-        }
-    };
-    info!(%peer, %player, %room, inputs_dropped, last_tick = view.base_tick().0, "player left");
-    if let Outcome::Close(code, reason) = &outcome {
-        if *code != close::NORMAL {
-            // In-band as well as in the close frame, for clients whose
-            // WebSocket API hides close reasons.
-            let _ = send(
-                ws,
-                &ServerMsg::Kicked {
-                    reason: reason.to_string(),
-                },
-            )
-            .await;
-        }
-    }
-    outcome
 }
 
 /// Capacity kept by a connection's reusable buffers between snapshots.
 const KEEP_BYTES: usize = 2048;
 const KEEP_EVENTS: usize = 16;
 
-fn shrink_after_burst(buf: &mut Vec<u8>, due: &mut Vec<ServerEvent>, pending: &mut VecDeque<(Tick, ServerEvent)>) {
-    if buf.capacity() > KEEP_BYTES {
-        buf.shrink_to(KEEP_BYTES);
-    }
-    if due.capacity() > KEEP_EVENTS {
-        due.shrink_to(KEEP_EVENTS);
-    }
-    if pending.capacity() > KEEP_EVENTS && pending.len() <= KEEP_EVENTS {
-        pending.shrink_to(KEEP_EVENTS);
-    }
+/// A joined player's connection state.
+struct Session<'a> {
+    peer: SocketAddr,
+    shared: &'a Shared,
+    joined: Joined,
+    _seat: Seat,
+    view: ClientView,
+    /// Events waiting for the frame that reflects them, so that a
+    /// `PlayerLeft` arrives in the same snapshot as the entity's removal.
+    pending_events: VecDeque<(Tick, ServerEvent)>,
+    /// Events going out with the current snapshot.
+    due_events: Vec<ServerEvent>,
+    /// Encode buffer.
+    buf: Vec<u8>,
+    /// Client message rate limit.
+    bucket: TokenBucket,
+    /// When the client last sent anything (idle timeout).
+    last_heard: Instant,
+    /// When the client last answered a WebSocket Ping (stall timeout).
+    last_pong: Instant,
+    /// When the server last sent a WebSocket Ping.
+    last_ping: Instant,
+    /// Inputs dropped because the room was behind.
+    inputs_dropped: u64,
 }
 
-fn lagging(peer: SocketAddr, player: snapwire_shared::PlayerId) -> Outcome {
-    warn!(%peer, %player, "client fell too far behind on reliable events");
-    Outcome::close(close::POLICY_VIOLATION, close::REASON_LAGGING)
-}
+impl<'a> Session<'a> {
+    fn new(peer: SocketAddr, shared: &'a Shared, mut joined: Joined) -> Self {
+        let seat = Seat {
+            rooms: shared.rooms.clone(),
+            room: joined.room,
+            commands: joined.commands.clone(),
+            key: joined.key,
+        };
+        let now = Instant::now();
+        let cfg = &shared.config;
+        Session {
+            peer,
+            shared,
+            pending_events: std::mem::take(&mut joined.roster)
+                .into_iter()
+                .map(|e| (Tick::NONE, e))
+                .collect(),
+            joined,
+            _seat: seat,
+            view: ClientView::new(cfg.view_radius),
+            due_events: Vec::new(),
+            buf: Vec::with_capacity(512),
+            bucket: TokenBucket::new(cfg.input_rate, cfg.input_burst.max(1.0)),
+            last_heard: now,
+            last_pong: now,
+            last_ping: now,
+            inputs_dropped: 0,
+        }
+    }
 
-async fn send(ws: &mut Ws, msg: &ServerMsg) -> Result<(), ()> {
-    let bytes = codec::server_to_vec(msg).map_err(|error| warn!(%error, "encoding failed"))?;
-    ws.send(Message::Binary(bytes.into())).await.map_err(|_| ())
+    fn player(&self) -> PlayerId {
+        self.joined.welcome.player
+    }
+
+    /// Writes one message, or gives up after the stall timeout: a socket
+    /// that accepts nothing for that long belongs to a client that stopped
+    /// reading, and its buffers stay bounded meanwhile (tungstenite's write
+    /// buffer cap, the kernel's socket buffer).
+    async fn write(&self, ws: &mut Ws, msg: Message) -> Result<(), Outcome> {
+        match timeout(self.shared.config.stall_timeout, ws.send(msg)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Outcome::Gone),
+            Err(_) => {
+                self.shared.config.stats.violation(
+                    Violation::Stalled,
+                    self.peer,
+                    "write did not complete",
+                );
+                Err(Outcome::Gone)
+            }
+        }
+    }
+
+    async fn run(mut self, ws: &mut Ws) -> Outcome {
+        let (peer, player, room) = (self.peer, self.player(), self.joined.room);
+        info!(%peer, %player, %room, entity = %self.joined.welcome.entity, "player joined");
+        let welcome = ServerMsg::Welcome(self.joined.welcome.clone());
+        let outcome = match self.encode_and_write(ws, &welcome).await {
+            Ok(()) => self.serve_loop(ws).await,
+            Err(o) => o,
+        };
+        info!(%peer, %player, %room, inputs_dropped = self.inputs_dropped, last_tick = self.view.base_tick().0, "player left");
+        if let Outcome::Close(code, reason, _) = &outcome {
+            if *code != close::NORMAL {
+                // In-band as well as in the close frame, for clients whose
+                // WebSocket API hides close reasons.
+                let kicked = ServerMsg::Kicked {
+                    reason: reason.to_string(),
+                };
+                let _ = self.encode_and_write(ws, &kicked).await;
+            }
+        }
+        outcome
+    }
+
+    async fn encode_and_write(&self, ws: &mut Ws, msg: &ServerMsg) -> Result<(), Outcome> {
+        let bytes = codec::server_to_vec(msg).map_err(|error| {
+            warn!(%error, "encoding failed");
+            Outcome::close(close::INTERNAL_ERROR, "internal error")
+        })?;
+        self.write(ws, Message::Binary(bytes.into())).await
+    }
+
+    async fn serve_loop(&mut self, ws: &mut Ws) -> Outcome {
+        let mut shutdown = self.shared.shutdown.clone();
+        loop {
+            let step = tokio::select! {
+                biased;
+                _ = super::stopped(&mut shutdown) => Err(Outcome::close(close::GOING_AWAY, close::REASON_SHUTDOWN)),
+                changed = self.joined.frames.changed() => match changed {
+                    Ok(()) => self.on_frame(ws).await,
+                    Err(_) => Err(Outcome::close(close::GOING_AWAY, "room closed")),
+                },
+                msg = ws.next() => match msg {
+                    None => Err(Outcome::Gone),
+                    Some(Err(e)) => Err(read_failure(&e)),
+                    Some(Ok(msg)) => self.on_message(ws, msg).await,
+                },
+            };
+            if let Err(outcome) = step {
+                return outcome;
+            }
+        }
+    }
+
+    /// A new frame: check the client's health, then send it its snapshot.
+    async fn on_frame(&mut self, ws: &mut Ws) -> Result<(), Outcome> {
+        let now = Instant::now();
+        let cfg = &self.shared.config;
+        // Checked once per tick rather than with timers per connection:
+        // frames arrive 30 times a second anyway.
+        if now.duration_since(self.last_heard) >= cfg.idle_timeout {
+            return Err(Outcome::violation(
+                Violation::Idle,
+                close::POLICY_VIOLATION,
+                close::REASON_IDLE,
+            ));
+        }
+        if now.duration_since(self.last_pong) >= cfg.stall_timeout {
+            return Err(Outcome::violation(
+                Violation::Stalled,
+                close::POLICY_VIOLATION,
+                close::REASON_NOT_READING,
+            ));
+        }
+        if now.duration_since(self.last_ping) >= cfg.stall_timeout / 4 {
+            self.last_ping = now;
+            self.write(ws, Message::Ping(Bytes::from_static(b"sw")))
+                .await?;
+        }
+        let frame = self.joined.frames.borrow_and_update().clone();
+        loop {
+            match self.joined.events.try_recv() {
+                Ok(e) => self.pending_events.push_back(e),
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+                Err(TryRecvError::Lagged(_)) => {
+                    return Err(Outcome::violation(
+                        Violation::Lagging,
+                        close::POLICY_VIOLATION,
+                        close::REASON_LAGGING,
+                    ));
+                }
+            }
+        }
+        while self
+            .pending_events
+            .front()
+            .is_some_and(|(t, _)| !t.is_newer_than(frame.tick))
+        {
+            self.due_events
+                .extend(self.pending_events.pop_front().map(|(_, e)| e));
+        }
+        self.buf.clear();
+        if let Err(error) =
+            self.view
+                .encode_next(&frame, self.joined.key.0, &self.due_events, &mut self.buf)
+        {
+            warn!(peer = %self.peer, player = %self.player(), %error, "snapshot encoding failed");
+            return Err(Outcome::close(close::INTERNAL_ERROR, "internal error"));
+        }
+        self.due_events.clear();
+        let msg = Message::Binary(Bytes::copy_from_slice(&self.buf));
+        self.write(ws, msg).await?;
+        // The first snapshot carries the whole roster and every entity in
+        // view; do not keep that much capacity for the small deltas that
+        // follow (thousands of connections would each hold it).
+        if self.buf.capacity() > KEEP_BYTES {
+            self.buf.shrink_to(KEEP_BYTES);
+        }
+        if self.due_events.capacity() > KEEP_EVENTS {
+            self.due_events.shrink_to(KEEP_EVENTS);
+        }
+        if self.pending_events.capacity() > KEEP_EVENTS && self.pending_events.len() <= KEEP_EVENTS
+        {
+            self.pending_events.shrink_to(KEEP_EVENTS);
+        }
+        Ok(())
+    }
+
+    /// One message from the client.
+    async fn on_message(&mut self, ws: &mut Ws, msg: Message) -> Result<(), Outcome> {
+        let now = Instant::now();
+        let bytes = match msg {
+            Message::Binary(b) => b,
+            Message::Text(_) => return Err(text_frame()),
+            Message::Close(_) => return Err(Outcome::PeerClosed),
+            Message::Pong(_) => {
+                self.last_pong = now;
+                return Ok(());
+            }
+            // tungstenite answers pings itself, keeping at most one pong
+            // queued; a ping flood costs reads, not memory, and the idle
+            // timer does not count it as a sign of life.
+            Message::Ping(_) | Message::Frame(_) => return Ok(()),
+        };
+        self.last_heard = now;
+        if !self.bucket.take(now) {
+            return Err(Outcome::violation(
+                Violation::RateLimited,
+                close::POLICY_VIOLATION,
+                close::REASON_RATE_LIMIT,
+            ));
+        }
+        match decode(&bytes, self.shared.config.max_message_bytes)? {
+            ClientMsg::Input(cmd) => {
+                let cmd = cmd.sanitised().map_err(|e| {
+                    Outcome::violation(
+                        Violation::InvalidValue,
+                        close::INVALID_PAYLOAD,
+                        e.to_string(),
+                    )
+                })?;
+                match self.joined.commands.try_send(RoomCmd::Input {
+                    player: self.joined.key,
+                    cmd,
+                }) {
+                    Ok(()) => Ok(()),
+                    // The room is behind; an input is worth less than a
+                    // stalled connection. The next one replaces it.
+                    Err(TrySendError::Full(_)) => {
+                        self.inputs_dropped += 1;
+                        self.shared
+                            .config
+                            .stats
+                            .inputs_dropped
+                            .fetch_add(1, Ordering::Relaxed);
+                        Ok(())
+                    }
+                    Err(TrySendError::Closed(_)) => {
+                        Err(Outcome::close(close::GOING_AWAY, "room closed"))
+                    }
+                }
+            }
+            ClientMsg::Ping { client_time } => {
+                let server_tick = self.joined.frames.borrow().tick;
+                self.encode_and_write(
+                    ws,
+                    &ServerMsg::Pong {
+                        client_time,
+                        server_tick,
+                    },
+                )
+                .await
+            }
+            ClientMsg::Leave => Err(Outcome::close(close::NORMAL, close::REASON_BYE)),
+            ClientMsg::Hello { .. } => Err(Outcome::violation(
+                Violation::OutOfOrder,
+                close::PROTOCOL_ERROR,
+                close::REASON_DUPLICATE_HELLO,
+            )),
+        }
+    }
 }
 
 /// Sends a close frame and waits briefly for the client's answer, so that

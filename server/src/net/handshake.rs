@@ -36,6 +36,26 @@ pub(crate) fn check_upgrade(req: &Request, mut resp: Response) -> Result<Respons
     Ok(resp)
 }
 
+/// Refuses an upgrade because the server is at `--max-connections`.
+#[allow(clippy::result_large_err)] // tungstenite's `Callback` signature
+pub(crate) fn refuse_full(_: &Request, _: Response) -> Result<Response, ErrorResponse> {
+    Err(unavailable("server full: too many connections\n"))
+}
+
+/// Refuses an upgrade because its address is at `--max-connections-per-ip`.
+#[allow(clippy::result_large_err)] // tungstenite's `Callback` signature
+pub(crate) fn refuse_per_address(_: &Request, _: Response) -> Result<Response, ErrorResponse> {
+    Err(unavailable("too many connections from your address\n"))
+}
+
+/// 503 with a hint to retry later.
+fn unavailable(body: &str) -> ErrorResponse {
+    let mut resp = refuse(StatusCode::SERVICE_UNAVAILABLE, body.to_owned());
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    resp
+}
+
 fn refuse(status: StatusCode, body: String) -> ErrorResponse {
     let mut resp = ErrorResponse::new(Some(body));
     *resp.status_mut() = status;

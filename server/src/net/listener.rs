@@ -1,18 +1,39 @@
 //! The accept loop and orderly shutdown.
 
-use super::connection;
+use super::limits::{ConnectionCaps, Refusal};
+use super::{connection, handshake};
 use crate::config::Config;
 use crate::room::RoomManager;
+use crate::stats::Violation;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
 /// How long connections get to say goodbye (close 1001) on shutdown; with
 /// the rest of the shutdown this keeps the exit well inside two seconds.
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+
+/// Over-cap connections being answered with 503 at once, at most.
+const MAX_REFUSALS_IN_FLIGHT: usize = 256;
+/// Time an over-cap connection gets to send its upgrade request.
+const REFUSAL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Answers an over-cap connection's upgrade request with HTTP 503 and a
+/// reason, so that clients can tell "full" from "down".
+async fn refuse(stream: TcpStream, refusal: Refusal) {
+    let upgrade = match refusal {
+        Refusal::Full => tokio_tungstenite::accept_hdr_async(stream, handshake::refuse_full).await,
+        Refusal::PerAddress => {
+            tokio_tungstenite::accept_hdr_async(stream, handshake::refuse_per_address).await
+        }
+    };
+    drop(upgrade);
+}
 
 /// What every connection task shares.
 #[derive(Debug)]
@@ -43,19 +64,42 @@ pub async fn run(
     // returns None and shutdown knows every connection has finished.
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     info!(addr = %listener.local_addr()?, config = ?shared.config, "listening");
+    let caps = ConnectionCaps::new(
+        shared.config.max_connections,
+        shared.config.max_connections_per_ip,
+    );
+    // Refusals are answered concurrently but not without bound: beyond this
+    // many in flight, an over-cap connection is just closed.
+    let refusals = Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    let shared = shared.clone();
-                    let alive = alive_tx.clone();
-                    tokio::spawn(async move {
-                        connection::serve(stream, peer, shared).await;
-                        drop(alive);
-                    });
-                }
+                // The slot is taken here, before any upgrade work.
+                Ok((stream, peer)) => match caps.admit(peer.ip()) {
+                    Ok(admission) => {
+                        let shared = shared.clone();
+                        let alive = alive_tx.clone();
+                        tokio::spawn(async move {
+                            connection::serve(stream, peer, shared, admission).await;
+                            drop(alive);
+                        });
+                    }
+                    Err(refusal) => {
+                        let kind = match refusal {
+                            Refusal::Full => Violation::ServerFull,
+                            Refusal::PerAddress => Violation::TooManyFromAddress,
+                        };
+                        shared.config.stats.violation(kind, peer, "connection refused with 503");
+                        if let Ok(permit) = refusals.clone().try_acquire_owned() {
+                            tokio::spawn(async move {
+                                let _ = tokio::time::timeout(REFUSAL_TIMEOUT, refuse(stream, refusal)).await;
+                                drop(permit);
+                            });
+                        }
+                    }
+                },
                 Err(error) => {
                     // Typically out of file descriptors: back off instead of
                     // spinning, and keep serving the connections we have.

@@ -2,6 +2,7 @@
 
 mod connection;
 mod handshake;
+mod limits;
 pub mod listener;
 
 pub use listener::run;
