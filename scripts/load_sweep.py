@@ -96,7 +96,8 @@ def run_one(args, n, variant):
     server = subprocess.Popen(
         ["taskset", "-c", str(args.server_cpu), args.server_bin,
          "--listen", f"127.0.0.1:{port}", "--view-radius", str(radius),
-         "--world-size", f"{side:.1f}", "--room-capacity", str(max(n, 1)), "--log", "warn"],
+         "--world-size", f"{side:.1f}", "--room-capacity", str(max(n, 1)),
+         "--max-connections-per-ip", "0", "--log", "warn"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=open(os.path.join(args.out, f"server-{tag}.log"), "w"))
     swarm = None
