@@ -7,6 +7,7 @@ use crate::room::RoomManager;
 use crate::stats::Violation;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::net::TcpStream;
@@ -18,6 +19,8 @@ use tracing::{info, warn};
 /// the rest of the shutdown this keeps the exit well inside two seconds.
 pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 
+/// How often the server logs its counters (when there is anything to say).
+const SUMMARY_EVERY: Duration = Duration::from_secs(30);
 /// Over-cap connections being answered with 503 at once, at most.
 const MAX_REFUSALS_IN_FLIGHT: usize = 256;
 /// Time an over-cap connection gets to send its upgrade request.
@@ -72,9 +75,27 @@ pub async fn run(
     // many in flight, an over-cap connection is just closed.
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT));
     tokio::pin!(shutdown);
+    let mut summary = tokio::time::interval(SUMMARY_EVERY);
+    summary.tick().await;
+    let mut last_summary = Vec::new();
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
+            _ = summary.tick() => {
+                let stats = &shared.config.stats;
+                let violations = stats.violation_counts();
+                let open = stats.open.load(Ordering::Relaxed);
+                if violations != last_summary || open > 0 {
+                    info!(
+                        open,
+                        joined = stats.joined.load(Ordering::Relaxed),
+                        inputs_dropped = stats.inputs_dropped.load(Ordering::Relaxed),
+                        ?violations,
+                        "summary"
+                    );
+                    last_summary = violations;
+                }
+            }
             accepted = listener.accept() => match accepted {
                 // The slot is taken here, before any upgrade work.
                 Ok((stream, peer)) => match caps.admit(peer.ip()) {

@@ -1,0 +1,57 @@
+//! A whole room tick with N virtual clients, no sockets: step the world,
+//! build the frame, then every client's view, delta and encoding. This is
+//! the CPU a room needs per tick before any I/O; divided into the 33 ms
+//! budget it bounds players per core from above.
+//!
+//! Expected: linear in clients (each client's view is constant work at the
+//! reference density), so time per client is flat across the sweep, at
+//! roughly the `view/aoi` figure plus the per-entity share of `tick`.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use snapwire_benches::{DT, VIEW_RADIUS, arena_world};
+use snapwire_server::room::frame::{Frame, PlayerFrame};
+use snapwire_server::sim::{Arena, GameRules};
+use snapwire_server::view::ClientView;
+use snapwire_shared::Tick;
+use std::sync::Arc;
+
+fn room_tick(c: &mut Criterion) {
+    let mut group = c.benchmark_group("room_tick/aoi");
+    group.sample_size(10);
+    for n in [1_000usize, 10_000] {
+        let mut world = arena_world(n, 5);
+        let players: Vec<PlayerFrame> = (0..n as u32)
+            .map(|i| PlayerFrame {
+                entity_index: i,
+                ack_input_seq: 1,
+            })
+            .collect();
+        let mut views: Vec<ClientView> = (0..n).map(|_| ClientView::new(VIEW_RADIUS)).collect();
+        let mut out = Vec::with_capacity(1024);
+        let mut tick = Tick::NONE;
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| {
+                tick = tick.next();
+                Arena.step(&mut world, DT);
+                let frame = Arc::new(Frame::from_world(
+                    tick,
+                    &world,
+                    VIEW_RADIUS,
+                    players.clone(),
+                ));
+                let mut bytes = 0;
+                for (i, view) in views.iter_mut().enumerate() {
+                    out.clear();
+                    view.encode_next(&frame, i, &[], &mut out).expect("encodes");
+                    bytes += out.len();
+                }
+                bytes
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, room_tick);
+criterion_main!(benches);
