@@ -1,5 +1,6 @@
 //! The room's own per-tick work: step every entity, then quantise the world
-//! and rebuild the view grid (`Frame::from_world`).
+//! and rebuild the view grid (`Frame::from_world_reusing`, recycling the
+//! previous frame's buffers as a steady room does).
 //!
 //! Expected: linear in entities (two linear passes and a counting sort; no
 //! per-entity allocation), so time per entity is flat across the sweep.
@@ -15,11 +16,20 @@ fn tick(c: &mut Criterion) {
     let mut group = c.benchmark_group("tick/step_and_frame");
     for n in [1_000usize, 10_000, 50_000] {
         let mut world = arena_world(n, 1);
+        let mut recycled = Some(
+            Frame::from_world(Tick(1), &world, VIEW_RADIUS, Vec::new())
+                .recycle()
+                .0,
+        );
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
                 Arena.step(&mut world, DT);
-                black_box(Frame::from_world(Tick(1), &world, VIEW_RADIUS, Vec::new()))
+                let old = recycled.take().unwrap_or_default();
+                let frame =
+                    Frame::from_world_reusing(Tick(1), &world, VIEW_RADIUS, Vec::new(), old);
+                black_box(frame.entities.len());
+                recycled = Some(frame.recycle().0);
             });
         });
     }

@@ -45,6 +45,13 @@ pub struct Frame {
     shared_bodies: Mutex<Vec<(Tick, Arc<[u8]>)>>,
 }
 
+/// The reusable buffers of a frame nobody reads any more.
+#[derive(Debug, Default)]
+pub struct Recycled {
+    entities: Vec<NetEntity>,
+    grid: Option<Grid>,
+}
+
 /// Distinct baselines kept per frame; more than this means clients are far
 /// apart, and the oldest encoding is evicted.
 const MAX_SHARED_BODIES: usize = 8;
@@ -75,15 +82,38 @@ impl Frame {
         view_radius: f32,
         players: Vec<PlayerFrame>,
     ) -> Self {
-        let mut entities = Vec::new();
+        Self::from_world_reusing(tick, world, view_radius, players, Recycled::default())
+    }
+
+    /// [`Frame::from_world`], reusing the buffers of an older frame, so that
+    /// a steady room allocates nothing per tick.
+    pub fn from_world_reusing(
+        tick: Tick,
+        world: &World,
+        view_radius: f32,
+        players: Vec<PlayerFrame>,
+        recycled: Recycled,
+    ) -> Self {
+        let Recycled { mut entities, grid } = recycled;
         world.quantise_into(&mut entities);
         let grid = (view_radius > 0.0).then(|| {
-            let mut g = Grid::default();
+            let mut g = grid.unwrap_or_default();
             let cell_q = (view_radius * EXIT_RADIUS_FACTOR * POS_SCALE) as i64;
             g.rebuild(&entities, (world.size() * POS_SCALE) as i64, cell_q);
             g
         });
         Frame::new(tick, entities, grid, players)
+    }
+
+    /// Takes the frame apart for [`Frame::from_world_reusing`].
+    pub fn recycle(self) -> (Recycled, Vec<PlayerFrame>) {
+        (
+            Recycled {
+                entities: self.entities,
+                grid: self.grid,
+            },
+            self.players,
+        )
     }
 
     /// The player's entry, if the slot is in use.

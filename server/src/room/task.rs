@@ -1,6 +1,6 @@
 //! The room task: drains commands, steps the world, publishes frames.
 
-use super::frame::{Frame, PlayerFrame};
+use super::frame::{Frame, PlayerFrame, Recycled};
 use super::manager::{Admission, RoomManager};
 use super::{PlayerKey, RoomCmd};
 use crate::sim::{EntityKey, GameRules, World};
@@ -89,6 +89,8 @@ pub(crate) struct Room {
     events: broadcast::Sender<(Tick, ServerEvent)>,
     /// Ticks whose work took longer than the tick period.
     overruns: u64,
+    /// Buffers of an old frame, for the next one.
+    recycled: Option<(Recycled, Vec<PlayerFrame>)>,
 }
 
 impl Room {
@@ -106,6 +108,7 @@ impl Room {
             frames: watch::channel(empty).0,
             events: broadcast::channel(EVENT_BUFFER).0,
             overruns: 0,
+            recycled: None,
         }
     }
 
@@ -286,17 +289,25 @@ impl Room {
         let dt = 1.0 / f32::from(self.settings.tick_rate.max(1));
         self.rules.step(&mut self.world, dt);
         let frame = self.build_frame();
-        self.frames.send_replace(Arc::new(frame));
+        let previous = self.frames.send_replace(Arc::new(frame));
+        // Reuse the previous frame's buffers if no connection holds it any
+        // more (full-view clients keep their last frame as a baseline).
+        if let Ok(previous) = Arc::try_unwrap(previous) {
+            self.recycled = Some(previous.recycle());
+        }
     }
 
-    fn build_frame(&self) -> Frame {
-        let mut frame = Frame::from_world(
+    fn build_frame(&mut self) -> Frame {
+        let (recycled, mut players) = self.recycled.take().unwrap_or_default();
+        players.clear();
+        players.resize(self.players.capacity(), PlayerFrame::VACANT);
+        let mut frame = Frame::from_world_reusing(
             self.tick,
             &self.world,
             self.settings.view_radius,
             Vec::new(),
+            recycled,
         );
-        let mut players = vec![PlayerFrame::VACANT; self.players.capacity()];
         for (k, p) in &self.players {
             let index = frame.entities.binary_search_by_key(&p.entity_id, |e| e.id);
             players[k] = PlayerFrame {

@@ -19,6 +19,12 @@ pub struct Grid {
     starts: Vec<u32>,
     /// Indices into the entity list the grid was built from.
     items: Vec<u32>,
+    /// `1 / cell`, so placing an entity is a multiply, not a division.
+    inv_cell: f64,
+    /// Scratch: each entity's cell, computed once per rebuild.
+    cell_of_item: Vec<u32>,
+    /// Scratch: fill cursors of the counting sort.
+    cursor: Vec<u32>,
 }
 
 impl Grid {
@@ -30,31 +36,41 @@ impl Grid {
         // allocate millions of cells (queries still work, cells just grow).
         let cols = (world_q / self.cell + 1).clamp(1, 1024);
         self.cell = self.cell.max(world_q / (cols - 1).max(1) + 1);
+        self.inv_cell = 1.0 / self.cell as f64;
         self.cols = cols as usize;
         let n_cells = self.cols * self.cols;
+        // Counting sort by cell: count, prefix-sum, place. Each entity's
+        // cell is computed once.
+        let mut cells = std::mem::take(&mut self.cell_of_item);
+        cells.clear();
+        cells.extend(entities.iter().map(|e| self.cell_of(e.x, e.y) as u32));
+        self.cell_of_item = cells;
         self.starts.clear();
         self.starts.resize(n_cells + 1, 0);
-        for e in entities {
-            let c = self.cell_of(e.x, e.y);
-            self.starts[c + 1] += 1;
+        for &c in &self.cell_of_item {
+            self.starts[c as usize + 1] += 1;
         }
         for c in 0..n_cells {
             self.starts[c + 1] += self.starts[c];
         }
         self.items.clear();
         self.items.resize(entities.len(), 0);
-        // Fill from the back so that each cell's items stay in input order,
-        // which is ascending id.
-        let mut next: Vec<u32> = self.starts[1..].to_vec();
-        for (i, e) in entities.iter().enumerate().rev() {
-            let c = self.cell_of(e.x, e.y);
-            next[c] -= 1;
-            self.items[next[c] as usize] = i as u32;
+        // Place from the back, with a cursor at each cell's end, so that each
+        // cell's items stay in input order (ascending id).
+        self.cursor.clear();
+        self.cursor.extend_from_slice(&self.starts[1..]);
+        for (i, &c) in self.cell_of_item.iter().enumerate().rev() {
+            let slot = &mut self.cursor[c as usize];
+            *slot -= 1;
+            self.items[*slot as usize] = i as u32;
         }
     }
 
     fn axis(&self, v: i32) -> usize {
-        (i64::from(v) / self.cell).clamp(0, self.cols as i64 - 1) as usize
+        // Multiplying by the reciprocal instead of dividing: monotonic, and
+        // the same function places entities and bounds queries, so a value
+        // on a cell boundary is found wherever it lands.
+        ((f64::from(v) * self.inv_cell) as i64).clamp(0, self.cols as i64 - 1) as usize
     }
 
     fn cell_of(&self, x: i32, y: i32) -> usize {
