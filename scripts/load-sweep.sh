@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -p snapwire-server -p snapwire-bot
+cargo build --release -p snapwire-benches --bin bare-broadcast
 exec python3 scripts/load_sweep.py "$@"

@@ -92,12 +92,30 @@ def run_one(args, n, variant):
     radius = 300 if variant == "aoi" else 0
     side = max(1000.0, 100.0 * math.sqrt(n))
     port = free_port()
-    tag = f"{variant}-{n}"
+    cmd = [args.server_bin, "--listen", f"127.0.0.1:{port}", "--view-radius", str(radius),
+           "--world-size", f"{side:.1f}", "--room-capacity", str(max(n, 1)),
+           "--max-connections-per-ip", "0", "--log", "warn"]
+    row = measure(args, n, variant, f"{variant}-{n}", cmd, port)
+    row["world_size"] = side
+    if args.baseline and row["report"]["snapshot_hz"] > 0:
+        rep = row["report"]
+        size = max(16, round(rep["bytes_in_per_bot_s"] / rep["snapshot_hz"]))
+        port = free_port()
+        cmd = [args.baseline_bin, "--listen", f"127.0.0.1:{port}", "--payload-bytes", str(size)]
+        base = measure(args, n, variant, f"{variant}-{n}-bare", cmd, port)
+        row["baseline"] = {"payload_bytes": size, "server_cores": base["server_cores"],
+                           "us_per_message": base["us_per_snapshot"],
+                           "snapshot_hz": base["report"]["snapshot_hz"],
+                           "interarrival_p99": base["report"]["interarrival_ms"]["p99"],
+                           "held": base["held_transport"]}
+        if base["us_per_snapshot"] and row["us_per_snapshot"]:
+            row["baseline_ratio"] = row["us_per_snapshot"] / base["us_per_snapshot"]
+    return row
+
+
+def measure(args, n, variant, tag, server_cmd, port):
     server = subprocess.Popen(
-        ["taskset", "-c", str(args.server_cpu), args.server_bin,
-         "--listen", f"127.0.0.1:{port}", "--view-radius", str(radius),
-         "--world-size", f"{side:.1f}", "--room-capacity", str(max(n, 1)),
-         "--max-connections-per-ip", "0", "--log", "warn"],
+        ["taskset", "-c", str(args.server_cpu)] + server_cmd,
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=open(os.path.join(args.out, f"server-{tag}.log"), "w"))
     swarm = None
@@ -156,11 +174,11 @@ def run_one(args, n, variant):
         stop(server)
     hz = report["snapshot_hz"]
     vis = report["visible_mean"]
-    held = (hz >= 29.0 and report["interarrival_ms"]["p99"] <= 50.0 and report["failed"] == 0
-            and report["disconnected"] == 0 and report["decode_errors"] == 0
-            and report["delta_errors"] == 0 and report["connected"] == n)
+    held_transport = (hz >= 29.0 and report["interarrival_ms"]["p99"] <= 50.0 and report["failed"] == 0
+                      and report["disconnected"] == 0 and report["connected"] == n)
+    held = held_transport and report["decode_errors"] == 0 and report["delta_errors"] == 0
     return {
-        "n": n, "variant": variant, "world_size": side, "held": held, "report": report,
+        "n": n, "variant": variant, "held": held, "held_transport": held_transport, "report": report,
         "bytes_per_visible_entity": report["bytes_in_per_bot_s"] / hz / vis if hz and vis else None,
         "server_cores": server_cores, "swarm_cores": swarm_cores,
         "server_peak_rss_kib": peak_rss, "server_idle_rss_kib": idle_rss,
@@ -173,10 +191,14 @@ def run_one(args, n, variant):
 def table(rows):
     out = ["| N | variant | held | snapshot_hz | interarrival p99 ms | rtt p99 ms | bytes_in/bot/s "
            "| B/visible entity/snapshot | visible | server CPU cores | server µs/snapshot "
-           "| server peak RSS MiB | RSS/player KiB | swarm CPU cores | swarm RSS/bot KiB |",
-           "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| server peak RSS MiB | RSS/player KiB | swarm CPU cores | swarm RSS/bot KiB "
+           "| bare µs/message | ratio to bare |",
+           "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         rep = r["report"]
+        b = r.get("baseline")
+        bare = (f"| {b['us_per_message']:.1f} | {r['baseline_ratio']:.2f} |"
+                if b and b.get("us_per_message") and r.get("baseline_ratio") else "| - | - |")
         bpe = r["bytes_per_visible_entity"]
         ups = r["us_per_snapshot"]
         out.append(
@@ -184,12 +206,55 @@ def table(rows):
             f"| {rep['interarrival_ms']['p99']:.1f} | {rep['rtt_ms']['p99']:.1f} "
             f"| {rep['bytes_in_per_bot_s']:.0f} | {bpe:.2f} | {rep['visible_mean']:.1f} "
             f"| {r['server_cores']:.2f} | {ups:.1f} | {r['server_peak_rss_kib'] / 1024:.0f} "
-            f"| {r['rss_per_player_kib']:.1f} | {r['swarm_cores']:.2f} | {r['swarm_rss_per_bot_kib']:.1f} |"
+            f"| {r['rss_per_player_kib']:.1f} | {r['swarm_cores']:.2f} | {r['swarm_rss_per_bot_kib']:.1f} " + bare
             if bpe is not None and ups is not None else
             f"| {r['n']} | {r['variant']} | no | {rep['snapshot_hz']:.2f} | - | - | - | - | - "
             f"| {r['server_cores']:.2f} | - | {r['server_peak_rss_kib'] / 1024:.0f} | - | {r['swarm_cores']:.2f} "
-            f"| {r['swarm_rss_per_bot_kib']:.1f} |")
+            f"| {r['swarm_rss_per_bot_kib']:.1f} " + bare)
     return "\n".join(out)
+
+
+def chart(rows, path):
+    """Server CPU cores and peak RSS against players, both variants, as SVG."""
+    w, h, pad = 760, 300, 50
+    panels = [("server CPU cores", lambda r: r["server_cores"], 1.0),
+              ("server peak RSS (MiB)", lambda r: r["server_peak_rss_kib"] / 1024, None)]
+    ns = sorted({r["n"] for r in rows}) or [1]
+    colors = {"aoi": "#1f77b4", "full": "#d62728"}
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">',
+           f'<rect width="{w}" height="{h}" fill="white"/>']
+    pw = (w - 3 * pad) / 2
+    for k, (title, get, fixed_max) in enumerate(panels):
+        x0 = pad + k * (pw + pad)
+        y0, ph = 30, h - 80
+        ymax = fixed_max or max([get(r) for r in rows] + [1]) * 1.1
+        xmax = max(ns) * 1.05
+        sx = lambda n: x0 + pw * n / xmax
+        sy = lambda v: y0 + ph - ph * v / ymax
+        out.append(f'<text x="{x0 + pw / 2}" y="18" text-anchor="middle" font-size="13">{title}</text>')
+        out.append(f'<line x1="{x0}" y1="{y0 + ph}" x2="{x0 + pw}" y2="{y0 + ph}" stroke="black"/>')
+        out.append(f'<line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y0 + ph}" stroke="black"/>')
+        for i in range(5):
+            v = ymax * i / 4
+            out.append(f'<text x="{x0 - 4}" y="{sy(v) + 4}" text-anchor="end">{v:.2f}</text>')
+            out.append(f'<line x1="{x0}" y1="{sy(v)}" x2="{x0 + pw}" y2="{sy(v)}" stroke="#eee"/>')
+        for n in ns:
+            out.append(f'<text x="{sx(n)}" y="{y0 + ph + 14}" text-anchor="middle">{n}</text>')
+        out.append(f'<text x="{x0 + pw / 2}" y="{y0 + ph + 30}" text-anchor="middle">players</text>')
+        for variant, color in colors.items():
+            pts = sorted((r["n"], get(r), r["held"]) for r in rows if r["variant"] == variant)
+            if not pts:
+                continue
+            out.append('<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>'.format(
+                color, " ".join(f"{sx(n):.1f},{sy(v):.1f}" for n, v, _ in pts)))
+            for n, v, held in pts:
+                fill = color if held else "white"
+                out.append(f'<circle cx="{sx(n):.1f}" cy="{sy(v):.1f}" r="4" fill="{fill}" stroke="{color}"/>')
+    out.append(f'<text x="{pad}" y="{h - 8}">aoi (blue), full view (red); filled = held, hollow = not held. '
+               'Server on CPU 0, swarm on CPU 1 of the same 2-core machine.</text>')
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
 
 
 def main():
@@ -206,6 +271,10 @@ def main():
     p.add_argument("--out", default=os.path.join(root, "target", "load-sweep"))
     p.add_argument("--server-bin", default=os.path.join(root, "target", "release", "snapwire-server"))
     p.add_argument("--bot-bin", default=os.path.join(root, "target", "release", "snapwire-bot"))
+    p.add_argument("--baseline-bin", default=os.path.join(root, "target", "release", "bare-broadcast"))
+    p.add_argument("--no-baseline", dest="baseline", action="store_false",
+                   help="skip the bare-broadcast baseline run after each snapwire run")
+    p.add_argument("--chart", default=None, help="SVG chart path (default OUT/sweep.svg)")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     rows = []
@@ -220,6 +289,7 @@ def main():
             rows.append(row)
             print(table([row]).splitlines()[-1], file=sys.stderr, flush=True)
     md = table(rows)
+    chart(rows, args.chart or os.path.join(args.out, "sweep.svg"))
     with open(os.path.join(args.out, "sweep.md"), "w") as f:
         f.write(md + "\n")
     with open(os.path.join(args.out, "sweep.json"), "w") as f:
