@@ -158,7 +158,7 @@ def measure(args, n, variant, tag, server_cmd, port):
             time.sleep(0.2)
         reader.join(timeout=5)
         peak_rss = status_kib(server.pid, "VmHWM")
-        swarm_rss = bot_peak_rss[-1] if bot_peak_rss else 0
+        swarm_rss = max(bot_peak_rss, default=0)
         with open(report_path) as f:
             report = json.load(f)
         t0 = marks.get("start")

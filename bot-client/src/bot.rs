@@ -242,9 +242,8 @@ impl Bot {
                             let rtt = (epoch.elapsed().as_micros() as u64).saturating_sub(client_time);
                             samples.record(Kind::Rtt, rtt, &shared.samples);
                         }
-                        Ok(Some(ServerMsg::Kicked { reason })) => {
-                            return Err(ClientError::Closed { code: 0, reason: format!("kicked: {reason}") });
-                        }
+                        // The close frame that follows carries the same reason.
+                        Ok(Some(ServerMsg::Kicked { .. })) => {}
                         Ok(_) => {}
                         Err(_) => {
                             c.decode_errors += 1;

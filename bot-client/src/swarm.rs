@@ -108,12 +108,10 @@ pub async fn run_swarm(cfg: SwarmConfig) -> Report {
     }
     let samples = shared.samples.lock().unwrap_or_else(|p| p.into_inner());
     let window_s = (end - start).as_secs_f64();
-    let mut report = Report::new(u64::from(cfg.bots), window_s, &total, &samples);
-    if let Some(why) = total.last_error {
+    if let Some(why) = &total.last_error {
         tracing::warn!(reason = %why, "last bot failure");
     }
-    report.bots = u64::from(cfg.bots);
-    report
+    Report::new(u64::from(cfg.bots), window_s, &total, &samples)
 }
 
 /// Rewrites one terminal line every second: connected bots, snapshots per

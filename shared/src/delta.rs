@@ -497,19 +497,8 @@ impl<'de, T: FromWire<'de>> Visitor<'de> for ListSeed<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{arb_transition, arb_view};
+    use crate::testing::{arb_transition, arb_view, ent};
     use proptest::prelude::*;
-
-    fn ent(id: u32, x: i32) -> NetEntity {
-        NetEntity {
-            id: EntityId(id),
-            x,
-            y: 0,
-            vx: 0,
-            vy: 0,
-            yaw: 0,
-        }
-    }
 
     #[test]
     fn unchanged_entities_cost_nothing() {

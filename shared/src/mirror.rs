@@ -285,17 +285,7 @@ mod tests {
     use super::*;
     use crate::delta::{EntityDelta, diff};
     use crate::quant::quantise_pos;
-
-    fn ent(id: u32, x: i32) -> NetEntity {
-        NetEntity {
-            id: EntityId(id),
-            x,
-            y: 0,
-            vx: 0,
-            vy: 0,
-            yaw: 0,
-        }
-    }
+    use crate::testing::ent;
 
     fn snapshot(tick: u32, base_tick: u32, base: &[NetEntity], cur: &[NetEntity]) -> Snapshot {
         let mut delta = EntityDelta::default();

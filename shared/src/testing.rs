@@ -23,6 +23,18 @@ fn entity(id: u32, (x, y, vx, vy, yaw): (i32, i32, i16, i16, u16)) -> NetEntity 
     }
 }
 
+/// An entity at `x` (position quanta), everything else zero.
+pub fn ent(id: u32, x: i32) -> NetEntity {
+    NetEntity {
+        id: EntityId(id),
+        x,
+        y: 0,
+        vx: 0,
+        vy: 0,
+        yaw: 0,
+    }
+}
+
 /// A view: entities sorted by unique, non-zero id.
 pub fn arb_view() -> impl Strategy<Value = Vec<NetEntity>> {
     btree_map(1u32..100_000, arb_state(), 0..64)
