@@ -150,3 +150,33 @@ async fn a_name_that_is_too_long_is_closed_with_1007() {
     assert_eq!(expect_close(&mut client).await.0, close::INVALID_PAYLOAD);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_big_roster_is_spread_over_several_snapshots() {
+    let server = TestServer::start(config()).await;
+    let names: Vec<String> = (0..80).map(|i| format!("p{i}")).collect();
+    let _present = futures_util::future::join_all(names.iter().map(|n| join(&server, n))).await;
+    let (mut late, lw) = join(&server, "late").await;
+    let mut joined = std::collections::HashSet::new();
+    let mut snapshots = 0;
+    while !joined.contains(&lw.player) || joined.len() < 81 {
+        let snap = next_snapshot(&mut late).await;
+        assert!(
+            snap.events.len() <= 64,
+            "{} events on one snapshot",
+            snap.events.len()
+        );
+        for e in snap.events {
+            if let snapwire_shared::ServerEvent::PlayerJoined { player, .. } = e {
+                assert!(joined.insert(player), "{player} announced twice");
+            }
+        }
+        snapshots += 1;
+        assert!(
+            snapshots < 30,
+            "the roster should arrive within a few snapshots"
+        );
+    }
+    assert!(snapshots >= 2, "81 joins do not fit one snapshot");
+    server.stop().await;
+}

@@ -18,7 +18,7 @@
 use super::handshake::check_upgrade;
 use super::limits::{Admission, TokenBucket};
 use super::listener::Shared;
-use crate::room::{JoinError, Joined, PlayerKey, RoomCmd, RoomManager};
+use crate::room::{JoinError, Joined, PlayerKey, RoomCmd, RoomManager, Roster};
 use crate::stats::Violation;
 use crate::view::ClientView;
 use futures_util::{SinkExt, StreamExt};
@@ -245,9 +245,11 @@ impl Drop for Seat {
     }
 }
 
+/// Reliable events sent with one snapshot at most.
+const MAX_EVENTS_PER_SNAPSHOT: usize = 64;
 /// Capacity kept by a connection's reusable buffers between snapshots.
 const KEEP_BYTES: usize = 2048;
-const KEEP_EVENTS: usize = 16;
+const KEEP_EVENTS: usize = MAX_EVENTS_PER_SNAPSHOT;
 
 /// A joined player's connection state.
 struct Session<'a> {
@@ -256,9 +258,17 @@ struct Session<'a> {
     joined: Joined,
     _seat: Seat,
     view: ClientView,
+    /// Everyone present at join, announced first, a few per snapshot.
+    roster: Roster,
+    /// How much of `roster` has been sent.
+    roster_sent: usize,
     /// Events waiting for the frame that reflects them, so that a
     /// `PlayerLeft` arrives in the same snapshot as the entity's removal.
     pending_events: VecDeque<(Tick, ServerEvent)>,
+    /// Most events `pending_events` may hold: the join roster plus the
+    /// room's event buffer. Events arrive faster than they can leave only if
+    /// the room changes by more than 64 players a tick for a long time.
+    backlog_limit: usize,
     /// Events going out with the current snapshot.
     due_events: Vec<ServerEvent>,
     /// Encode buffer.
@@ -288,10 +298,10 @@ impl<'a> Session<'a> {
         Session {
             peer,
             shared,
-            pending_events: std::mem::take(&mut joined.roster)
-                .into_iter()
-                .map(|e| (Tick::NONE, e))
-                .collect(),
+            backlog_limit: joined.roster.len() + crate::room::EVENT_BUFFER,
+            roster: std::mem::take(&mut joined.roster),
+            roster_sent: 0,
+            pending_events: VecDeque::new(),
             joined,
             _seat: seat,
             view: ClientView::new(cfg.view_radius),
@@ -408,7 +418,16 @@ impl<'a> Session<'a> {
         let frame = self.joined.frames.borrow_and_update().clone();
         loop {
             match self.joined.events.try_recv() {
-                Ok(e) => self.pending_events.push_back(e),
+                Ok(e) => {
+                    if self.pending_events.len() >= self.backlog_limit {
+                        return Err(Outcome::violation(
+                            Violation::Lagging,
+                            close::POLICY_VIOLATION,
+                            close::REASON_LAGGING,
+                        ));
+                    }
+                    self.pending_events.push_back(e);
+                }
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
                 Err(TryRecvError::Lagged(_)) => {
                     return Err(Outcome::violation(
@@ -419,10 +438,27 @@ impl<'a> Session<'a> {
                 }
             }
         }
-        while self
-            .pending_events
-            .front()
-            .is_some_and(|(t, _)| !t.is_newer_than(frame.tick))
+        // At most MAX_EVENTS_PER_SNAPSHOT ride on one snapshot: a backlog
+        // (the roster of a big room on join) is spread over the next few,
+        // so no message, and no connection's write buffer, grows with the
+        // room (tungstenite keeps the capacity of the largest message).
+        while self.due_events.len() < MAX_EVENTS_PER_SNAPSHOT {
+            let Some(e) = self.roster.get(self.roster_sent) else {
+                // Delivered: let the shared list go.
+                if !self.roster.is_empty() {
+                    self.roster = Roster::default();
+                    self.roster_sent = 0;
+                }
+                break;
+            };
+            self.due_events.push(e.clone());
+            self.roster_sent += 1;
+        }
+        while self.due_events.len() < MAX_EVENTS_PER_SNAPSHOT
+            && self
+                .pending_events
+                .front()
+                .is_some_and(|(t, _)| !t.is_newer_than(frame.tick))
         {
             self.due_events
                 .extend(self.pending_events.pop_front().map(|(_, e)| e));

@@ -2,7 +2,7 @@
 
 use super::frame::Frame;
 use super::task::{Room, RoomSettings};
-use super::{PlayerKey, RoomCmd};
+use super::{PlayerKey, RoomCmd, Roster};
 use snapwire_shared::{PlayerId, RoomId, ServerEvent, Tick, Welcome};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -19,9 +19,8 @@ pub struct Joined {
     pub key: PlayerKey,
     /// The message to send the client first.
     pub welcome: Welcome,
-    /// `PlayerJoined` for everyone already present, to send with the first
-    /// snapshot.
-    pub roster: Vec<ServerEvent>,
+    /// `PlayerJoined` for everyone already present, to send first.
+    pub roster: Roster,
     /// The room's frames, newest wins.
     pub frames: watch::Receiver<Arc<Frame>>,
     /// The room's reliable events from the moment of joining, each with the
@@ -37,7 +36,7 @@ pub struct Joined {
 pub(crate) struct Admission {
     pub(crate) key: PlayerKey,
     pub(crate) welcome: Welcome,
-    pub(crate) roster: Vec<ServerEvent>,
+    pub(crate) roster: Roster,
     pub(crate) frames: watch::Receiver<Arc<Frame>>,
     pub(crate) events: broadcast::Receiver<(Tick, ServerEvent)>,
 }

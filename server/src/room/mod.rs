@@ -9,10 +9,47 @@ pub mod manager;
 mod task;
 
 pub use manager::{JoinError, Joined, RoomManager};
-pub use task::RoomSettings;
+pub use task::{EVENT_BUFFER, INPUT_QUEUE, RoomSettings};
 
-use snapwire_shared::{InputCmd, PlayerId};
+use snapwire_shared::{InputCmd, PlayerId, ServerEvent};
+use std::sync::Arc;
 use tokio::sync::oneshot;
+
+/// `PlayerJoined` for everyone present when a player joined.
+///
+/// Players who join in the same tick share one list (an `Arc`), plus the
+/// few who joined earlier in that tick: a big room's roster is built once
+/// per tick, not once per newcomer, and is held only until delivered.
+#[derive(Debug, Clone, Default)]
+pub struct Roster {
+    /// Everyone present when the tick's first newcomer joined.
+    shared: Arc<[ServerEvent]>,
+    /// Those who joined earlier in the same tick.
+    same_tick: Vec<ServerEvent>,
+}
+
+impl Roster {
+    pub(crate) fn new(shared: Arc<[ServerEvent]>, same_tick: Vec<ServerEvent>) -> Self {
+        Roster { shared, same_tick }
+    }
+
+    /// Number of players listed.
+    pub fn len(&self) -> usize {
+        self.shared.len() + self.same_tick.len()
+    }
+
+    /// Whether nobody is listed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `i`-th entry.
+    pub fn get(&self, i: usize) -> Option<&ServerEvent> {
+        self.shared
+            .get(i)
+            .or_else(|| self.same_tick.get(i - self.shared.len()))
+    }
+}
 
 /// A player's slot in a room; internal to the server (slots are reused).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -2,7 +2,7 @@
 
 use super::frame::{Frame, PlayerFrame, Recycled};
 use super::manager::{Admission, RoomManager};
-use super::{PlayerKey, RoomCmd};
+use super::{PlayerKey, RoomCmd, Roster};
 use crate::sim::{EntityKey, GameRules, World};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
@@ -89,6 +89,10 @@ pub(crate) struct Room {
     events: broadcast::Sender<(Tick, ServerEvent)>,
     /// Ticks whose work took longer than the tick period.
     overruns: u64,
+    /// This tick's roster, shared by its newcomers (see [`Roster`]).
+    roster_cache: Option<Arc<[ServerEvent]>>,
+    /// `PlayerJoined` of this tick's newcomers so far.
+    joined_this_tick: Vec<ServerEvent>,
     /// Buffers of an old frame, for the next one.
     recycled: Option<(Recycled, Vec<PlayerFrame>)>,
 }
@@ -109,6 +113,8 @@ impl Room {
             events: broadcast::channel(EVENT_BUFFER).0,
             overruns: 0,
             recycled: None,
+            roster_cache: None,
+            joined_this_tick: Vec::new(),
         }
     }
 
@@ -199,6 +205,7 @@ impl Room {
             RoomCmd::Leave { player } => {
                 if let Some(p) = self.players.try_remove(player.0) {
                     self.world.despawn(p.entity);
+                    self.forget_roster();
                     debug!(room = %self.id, player = %p.id, "player left");
                     let _ = self
                         .events
@@ -216,15 +223,7 @@ impl Room {
     ) {
         let body = self.rules.spawn(self.settings.world_size, &mut self.rng);
         let (entity, entity_id) = self.world.spawn(body);
-        let roster: Vec<ServerEvent> = self
-            .players
-            .iter()
-            .map(|(_, p)| ServerEvent::PlayerJoined {
-                player: p.id,
-                entity: p.entity_id,
-                name: p.name.clone(),
-            })
-            .collect();
+        let roster = self.roster();
         let events = self.events.subscribe();
         let key = self.players.insert(Player {
             id: player,
@@ -274,8 +273,35 @@ impl Room {
         let _ = self.events.send((self.tick.next(), joined));
     }
 
+    /// The roster for a newcomer: the tick's shared list plus this tick's
+    /// earlier newcomers.
+    fn roster(&mut self) -> Roster {
+        let players = &self.players;
+        let shared = self
+            .roster_cache
+            .get_or_insert_with(|| {
+                players
+                    .iter()
+                    .map(|(_, p)| ServerEvent::PlayerJoined {
+                        player: p.id,
+                        entity: p.entity_id,
+                        name: p.name.clone(),
+                    })
+                    .collect()
+            })
+            .clone();
+        Roster::new(shared, self.joined_this_tick.clone())
+    }
+
+    /// Drops the shared roster: it no longer matches the room.
+    fn forget_roster(&mut self) {
+        self.roster_cache = None;
+        self.joined_this_tick.clear();
+    }
+
     /// One tick: apply inputs, step the world, publish the frame.
     pub(crate) fn step(&mut self) {
+        self.forget_roster();
         self.tick = self.tick.next();
         for (_, p) in self.players.iter_mut() {
             if let Some(cmd) = p.queue.pop_front() {
