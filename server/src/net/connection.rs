@@ -1,10 +1,10 @@
 //! One client connection: upgrade, Hello, join, then one task that reads
 //! inputs and writes snapshots.
 //!
-//! Reading and writing share one task and one `select!`: the task wakes for
-//! a client message or for a new frame, whichever comes first. While a
-//! snapshot is being written the client's next input waits in the socket,
-//! which is harmless; frames published meanwhile are not queued, the next
+//! The task wakes once per tick, for the room's new frame: it then reads
+//! whatever the client sent since the last tick (without waiting, and
+//! without ever being woken by incoming data), and writes one snapshot.
+//! Frames published while a write is in progress are not queued: the next
 //! write takes the newest one (latest wins), and the delta is against what
 //! this client was actually sent.
 //!
@@ -21,7 +21,7 @@ use super::listener::Shared;
 use crate::room::{JoinError, Joined, PlayerKey, RoomCmd, RoomManager, Roster};
 use crate::stats::Violation;
 use crate::view::ClientView;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use snapwire_shared::codec;
 use snapwire_shared::protocol::{MAX_NAME_BYTES, PROTOCOL_VERSION, close};
 use snapwire_shared::{ClientMsg, PlayerId, RoomId, ServerEvent, ServerMsg, Tick};
@@ -375,17 +375,35 @@ impl<'a> Session<'a> {
                 biased;
                 _ = super::stopped(&mut shutdown) => Err(Outcome::close(close::GOING_AWAY, close::REASON_SHUTDOWN)),
                 changed = self.joined.frames.changed() => match changed {
-                    Ok(()) => self.on_frame(ws).await,
+                    Ok(()) => match self.drain_messages(ws).await {
+                        Ok(()) => self.on_frame(ws).await,
+                        Err(outcome) => Err(outcome),
+                    },
                     Err(_) => Err(Outcome::close(close::GOING_AWAY, "room closed")),
-                },
-                msg = ws.next() => match msg {
-                    None => Err(Outcome::Gone),
-                    Some(Err(e)) => Err(read_failure(&e)),
-                    Some(Ok(msg)) => self.on_message(ws, msg).await,
                 },
             };
             if let Err(outcome) = step {
                 return outcome;
+            }
+        }
+    }
+
+    /// Handles every message the client has sent since the last tick,
+    /// without waiting for more.
+    ///
+    /// The connection task wakes once per tick (for the frame), not once
+    /// per input: reads are batched, which saves a task wake-up, a poll and
+    /// a read syscall per client message. The socket is only polled with a
+    /// no-op waker, so incoming data never schedules this task. An input
+    /// waits at most one tick longer to reach the room; the rate limit
+    /// bounds how much one drain can find.
+    async fn drain_messages(&mut self, ws: &mut Ws) -> Result<(), Outcome> {
+        loop {
+            match ws.next().now_or_never() {
+                None => return Ok(()),
+                Some(None) => return Err(Outcome::Gone),
+                Some(Some(Err(e))) => return Err(read_failure(&e)),
+                Some(Some(Ok(msg))) => self.on_message(ws, msg).await?,
             }
         }
     }
