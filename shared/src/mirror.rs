@@ -35,8 +35,9 @@ pub enum MirrorError {
     Delta(#[from] ApplyError),
 }
 
-/// How many past views are kept for interpolation.
-const HISTORY: usize = 4;
+/// How many past views are kept for interpolation: enough to draw remote
+/// entities a couple of ticks in the past with a tick to spare.
+const HISTORY: usize = 3;
 
 /// The client's copy of what the server last sent it.
 #[derive(Debug, Default)]
@@ -49,6 +50,8 @@ pub struct Mirror {
     history: VecDeque<(Tick, Vec<NetEntity>)>,
     /// Reusable buffer for `delta::apply`.
     scratch: Vec<NetEntity>,
+    /// Reusable buffer the next view is built in.
+    spare: Vec<NetEntity>,
 }
 
 impl Mirror {
@@ -67,44 +70,30 @@ impl Mirror {
                 got: snap.tick,
             });
         }
-        let mut next = self.recycled_buffer();
+        if snap.base_tick.is_some() && snap.base_tick != self.tick {
+            return Err(MirrorError::BaseMismatch {
+                have: self.tick,
+                got: snap.base_tick,
+            });
+        }
+        // Build the new view in the spare buffer, so that a failed apply
+        // leaves view and history untouched.
+        let next = &mut self.spare;
+        next.clear();
         if snap.base_tick.is_some() {
-            if snap.base_tick != self.tick {
-                self.recycle(next);
-                return Err(MirrorError::BaseMismatch {
-                    have: self.tick,
-                    got: snap.base_tick,
-                });
-            }
             next.extend_from_slice(&self.view);
         }
-        if let Err(e) = delta::apply(&mut next, &snap.delta, &mut self.scratch) {
-            self.recycle(next);
-            return Err(e.into());
-        }
-        let old = std::mem::replace(&mut self.view, next);
+        delta::apply(next, &snap.delta, &mut self.scratch)?;
+        let old = std::mem::replace(&mut self.view, std::mem::take(&mut self.spare));
         if self.tick.is_some() {
             self.history.push_front((self.tick, old));
         }
+        if self.history.len() > HISTORY {
+            // Recycle the oldest view's allocation as the next spare.
+            self.spare = self.history.pop_back().map(|(_, v)| v).unwrap_or_default();
+        }
         self.tick = snap.tick;
         Ok(())
-    }
-
-    fn recycled_buffer(&mut self) -> Vec<NetEntity> {
-        let mut v = if self.history.len() >= HISTORY {
-            self.history.pop_back().map(|(_, v)| v).unwrap_or_default()
-        } else {
-            Vec::new()
-        };
-        v.clear();
-        v
-    }
-
-    fn recycle(&mut self, buf: Vec<NetEntity>) {
-        if self.history.len() < HISTORY {
-            // Nothing to give it back to; dropping it is fine.
-            drop(buf);
-        }
     }
 
     /// Tick of the newest applied snapshot.
@@ -222,15 +211,16 @@ pub struct Predictor {
     world_size: f32,
 }
 
-/// Unacknowledged inputs kept for replay; at 30 Hz, four seconds.
-const MAX_PENDING: usize = 120;
+/// Unacknowledged inputs kept for replay: one second at 30 Hz, far more
+/// than a round trip. Older ones are dropped (their error is not measured).
+const MAX_PENDING: usize = 32;
 
 impl Predictor {
     /// A predictor that starts from `body`.
     pub fn new(body: Body, tick_rate: u16, world_size: f32) -> Self {
         Predictor {
             body,
-            pending: VecDeque::with_capacity(MAX_PENDING),
+            pending: VecDeque::new(),
             dt: 1.0 / f32::from(tick_rate.max(1)),
             world_size,
         }
@@ -329,6 +319,44 @@ mod tests {
         );
         assert_eq!(m.entities(), &[ent(1, 0)]);
         assert_eq!(m.tick(), Tick(5));
+    }
+
+    #[test]
+    fn a_delta_that_does_not_fit_changes_nothing_either() {
+        let mut m = Mirror::new();
+        let views = [
+            vec![ent(1, 0)],
+            vec![ent(1, 16)],
+            vec![ent(1, 32)],
+            vec![ent(1, 48)],
+        ];
+        let mut prev: &[NetEntity] = &[];
+        for (t, v) in views.iter().enumerate() {
+            let base = if t == 0 { 0 } else { t as u32 };
+            m.apply(&snapshot(t as u32 + 1, base, prev, v)).unwrap();
+            prev = v;
+        }
+        let before: Vec<_> = [0.0, 1.0, 2.0, 3.0]
+            .iter()
+            .map(|&b| m.interpolated(EntityId(1), b))
+            .collect();
+        // Right base, but it removes an entity the mirror does not have.
+        let bad = Snapshot {
+            tick: Tick(5),
+            base_tick: Tick(4),
+            delta: EntityDelta {
+                removed: vec![EntityId(9)],
+                ..EntityDelta::default()
+            },
+            ..Snapshot::default()
+        };
+        assert!(matches!(m.apply(&bad), Err(MirrorError::Delta(_))));
+        let after: Vec<_> = [0.0, 1.0, 2.0, 3.0]
+            .iter()
+            .map(|&b| m.interpolated(EntityId(1), b))
+            .collect();
+        assert_eq!(before, after, "history is untouched");
+        assert_eq!(m.tick(), Tick(4));
     }
 
     #[test]
