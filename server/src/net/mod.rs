@@ -4,6 +4,7 @@ mod connection;
 mod handshake;
 mod limits;
 pub mod listener;
+mod session;
 
 pub use listener::run;
 

@@ -1,0 +1,391 @@
+//! A joined player's connection: the per-tick loop that reads the client's
+//! messages, checks its health, and writes its snapshot.
+//!
+//! The task wakes once per tick, for the room's new frame: it then reads
+//! whatever the client sent since the last tick (without waiting, and
+//! without ever being woken by incoming data), and writes one snapshot.
+//! Frames published while a write is in progress are not queued: the next
+//! write takes the newest one (latest wins), and the delta is against what
+//! this client was actually sent.
+
+use super::connection::{Outcome, Ws, decode, read_failure, text_frame};
+use super::limits::TokenBucket;
+use super::listener::Shared;
+use crate::room::{Joined, PlayerKey, RoomCmd, RoomManager, Roster};
+use crate::stats::Violation;
+use crate::view::ClientView;
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use snapwire_shared::codec;
+use snapwire_shared::protocol::close;
+use snapwire_shared::{ClientMsg, PlayerId, RoomId, ServerEvent, ServerMsg, Tick};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use tokio::sync::broadcast::error::TryRecvError;
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::time::{Instant, timeout};
+use tokio_tungstenite::tungstenite::{Bytes, Message};
+use tracing::{info, warn};
+
+/// Leaves the room when the connection ends, however it ends.
+struct Seat {
+    rooms: Arc<RoomManager>,
+    room: RoomId,
+    commands: mpsc::Sender<RoomCmd>,
+    key: PlayerKey,
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        let leave = RoomCmd::Leave { player: self.key };
+        if let Err(TrySendError::Full(leave)) = self.commands.try_send(leave) {
+            // The room drains its queue every tick; wait for space off-task.
+            let commands = self.commands.clone();
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let _ = commands.send(leave).await;
+                });
+            }
+        }
+        self.rooms.release(self.room);
+    }
+}
+
+/// Reliable events sent with one snapshot at most.
+const MAX_EVENTS_PER_SNAPSHOT: usize = 64;
+/// Capacity kept by a connection's reusable buffers between snapshots.
+const KEEP_BYTES: usize = 2048;
+const KEEP_EVENTS: usize = MAX_EVENTS_PER_SNAPSHOT;
+
+/// A joined player's connection state.
+pub(super) struct Session<'a> {
+    peer: SocketAddr,
+    shared: &'a Shared,
+    joined: Joined,
+    _seat: Seat,
+    view: ClientView,
+    /// Everyone present at join, announced first, a few per snapshot.
+    roster: Roster,
+    /// How much of `roster` has been sent.
+    roster_sent: usize,
+    /// Events waiting for the frame that reflects them, so that a
+    /// `PlayerLeft` arrives in the same snapshot as the entity's removal.
+    pending_events: VecDeque<(Tick, ServerEvent)>,
+    /// Most events `pending_events` may hold: the join roster plus the
+    /// room's event buffer. Events arrive faster than they can leave only if
+    /// the room changes by more than 64 players a tick for a long time.
+    backlog_limit: usize,
+    /// Events going out with the current snapshot.
+    due_events: Vec<ServerEvent>,
+    /// Encode buffer.
+    buf: Vec<u8>,
+    /// Client message rate limit.
+    bucket: TokenBucket,
+    /// When the client last sent anything (idle timeout).
+    last_heard: Instant,
+    /// When the client last answered a WebSocket Ping (stall timeout).
+    last_pong: Instant,
+    /// When the server last sent a WebSocket Ping.
+    last_ping: Instant,
+    /// Inputs dropped because the room was behind.
+    inputs_dropped: u64,
+}
+
+impl<'a> Session<'a> {
+    pub(super) fn new(peer: SocketAddr, shared: &'a Shared, mut joined: Joined) -> Self {
+        let seat = Seat {
+            rooms: shared.rooms.clone(),
+            room: joined.room,
+            commands: joined.commands.clone(),
+            key: joined.key,
+        };
+        let now = Instant::now();
+        let cfg = &shared.config;
+        Session {
+            peer,
+            shared,
+            backlog_limit: joined.roster.len() + crate::room::EVENT_BUFFER,
+            roster: std::mem::take(&mut joined.roster),
+            roster_sent: 0,
+            pending_events: VecDeque::new(),
+            joined,
+            _seat: seat,
+            view: ClientView::new(cfg.view_radius),
+            due_events: Vec::new(),
+            buf: Vec::with_capacity(512),
+            bucket: TokenBucket::new(cfg.input_rate, cfg.input_burst.max(1.0)),
+            last_heard: now,
+            last_pong: now,
+            last_ping: now,
+            inputs_dropped: 0,
+        }
+    }
+
+    fn player(&self) -> PlayerId {
+        self.joined.welcome.player
+    }
+
+    /// Writes one message, or gives up after the stall timeout: a socket
+    /// that accepts nothing for that long belongs to a client that stopped
+    /// reading, and its buffers stay bounded meanwhile (tungstenite's write
+    /// buffer cap, the kernel's socket buffer).
+    async fn write(&self, ws: &mut Ws, msg: Message) -> Result<(), Outcome> {
+        match timeout(self.shared.config.stall_timeout, ws.send(msg)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Outcome::Gone),
+            Err(_) => {
+                self.shared.config.stats.violation(
+                    Violation::Stalled,
+                    self.peer,
+                    "write did not complete",
+                );
+                Err(Outcome::Gone)
+            }
+        }
+    }
+
+    pub(super) async fn run(mut self, ws: &mut Ws) -> Outcome {
+        let (peer, player, room) = (self.peer, self.player(), self.joined.room);
+        info!(%peer, %player, %room, entity = %self.joined.welcome.entity, "player joined");
+        let welcome = ServerMsg::Welcome(self.joined.welcome.clone());
+        let outcome = match self.encode_and_write(ws, &welcome).await {
+            Ok(()) => self.serve_loop(ws).await,
+            Err(o) => o,
+        };
+        info!(%peer, %player, %room, inputs_dropped = self.inputs_dropped, last_tick = self.view.base_tick().0, "player left");
+        if let Outcome::Close(code, reason, _) = &outcome {
+            if *code != close::NORMAL {
+                // In-band as well as in the close frame, for clients whose
+                // WebSocket API hides close reasons.
+                let kicked = ServerMsg::Kicked {
+                    reason: reason.to_string(),
+                };
+                let _ = self.encode_and_write(ws, &kicked).await;
+            }
+        }
+        outcome
+    }
+
+    async fn encode_and_write(&self, ws: &mut Ws, msg: &ServerMsg) -> Result<(), Outcome> {
+        let bytes = codec::server_to_vec(msg).map_err(|error| {
+            warn!(%error, "encoding failed");
+            Outcome::close(close::INTERNAL_ERROR, "internal error")
+        })?;
+        self.write(ws, Message::Binary(bytes.into())).await
+    }
+
+    async fn serve_loop(&mut self, ws: &mut Ws) -> Outcome {
+        let mut shutdown = self.shared.shutdown.clone();
+        loop {
+            let step = tokio::select! {
+                biased;
+                _ = super::stopped(&mut shutdown) => Err(Outcome::close(close::GOING_AWAY, close::REASON_SHUTDOWN)),
+                changed = self.joined.frames.changed() => match changed {
+                    Ok(()) => match self.drain_messages(ws).await {
+                        Ok(()) => self.on_frame(ws).await,
+                        Err(outcome) => Err(outcome),
+                    },
+                    Err(_) => Err(Outcome::close(close::GOING_AWAY, "room closed")),
+                },
+            };
+            if let Err(outcome) = step {
+                return outcome;
+            }
+        }
+    }
+
+    /// Handles every message the client has sent since the last tick,
+    /// without waiting for more.
+    ///
+    /// The connection task wakes once per tick (for the frame), not once
+    /// per input: reads are batched, which saves a task wake-up, a poll and
+    /// a read syscall per client message. The socket is only polled with a
+    /// no-op waker, so incoming data never schedules this task. An input
+    /// waits at most one tick longer to reach the room; the rate limit
+    /// bounds how much one drain can find.
+    async fn drain_messages(&mut self, ws: &mut Ws) -> Result<(), Outcome> {
+        loop {
+            match ws.next().now_or_never() {
+                None => return Ok(()),
+                Some(None) => return Err(Outcome::Gone),
+                Some(Some(Err(e))) => return Err(read_failure(&e)),
+                Some(Some(Ok(msg))) => self.on_message(ws, msg).await?,
+            }
+        }
+    }
+
+    /// A new frame: check the client's health, then send it its snapshot.
+    async fn on_frame(&mut self, ws: &mut Ws) -> Result<(), Outcome> {
+        let now = Instant::now();
+        let cfg = &self.shared.config;
+        // Checked once per tick rather than with timers per connection:
+        // frames arrive 30 times a second anyway.
+        if now.duration_since(self.last_heard) >= cfg.idle_timeout {
+            return Err(Outcome::violation(
+                Violation::Idle,
+                close::POLICY_VIOLATION,
+                close::REASON_IDLE,
+            ));
+        }
+        if now.duration_since(self.last_pong) >= cfg.stall_timeout {
+            return Err(Outcome::violation(
+                Violation::Stalled,
+                close::POLICY_VIOLATION,
+                close::REASON_NOT_READING,
+            ));
+        }
+        if now.duration_since(self.last_ping) >= cfg.stall_timeout / 4 {
+            self.last_ping = now;
+            self.write(ws, Message::Ping(Bytes::from_static(b"sw")))
+                .await?;
+        }
+        let frame = self.joined.frames.borrow_and_update().clone();
+        loop {
+            match self.joined.events.try_recv() {
+                Ok(e) => {
+                    if self.pending_events.len() >= self.backlog_limit {
+                        return Err(Outcome::violation(
+                            Violation::Lagging,
+                            close::POLICY_VIOLATION,
+                            close::REASON_LAGGING,
+                        ));
+                    }
+                    self.pending_events.push_back(e);
+                }
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+                Err(TryRecvError::Lagged(_)) => {
+                    return Err(Outcome::violation(
+                        Violation::Lagging,
+                        close::POLICY_VIOLATION,
+                        close::REASON_LAGGING,
+                    ));
+                }
+            }
+        }
+        // At most MAX_EVENTS_PER_SNAPSHOT ride on one snapshot: a backlog
+        // (the roster of a big room on join) is spread over the next few,
+        // so no message, and no connection's write buffer, grows with the
+        // room (tungstenite keeps the capacity of the largest message).
+        while self.due_events.len() < MAX_EVENTS_PER_SNAPSHOT {
+            let Some(e) = self.roster.get(self.roster_sent) else {
+                // Delivered: let the shared list go.
+                if !self.roster.is_empty() {
+                    self.roster = Roster::default();
+                    self.roster_sent = 0;
+                }
+                break;
+            };
+            self.due_events.push(e.clone());
+            self.roster_sent += 1;
+        }
+        while self.due_events.len() < MAX_EVENTS_PER_SNAPSHOT
+            && self
+                .pending_events
+                .front()
+                .is_some_and(|(t, _)| !t.is_newer_than(frame.tick))
+        {
+            self.due_events
+                .extend(self.pending_events.pop_front().map(|(_, e)| e));
+        }
+        self.buf.clear();
+        if let Err(error) =
+            self.view
+                .encode_next(&frame, self.joined.key.0, &self.due_events, &mut self.buf)
+        {
+            warn!(peer = %self.peer, player = %self.player(), %error, "snapshot encoding failed");
+            return Err(Outcome::close(close::INTERNAL_ERROR, "internal error"));
+        }
+        self.due_events.clear();
+        let msg = Message::Binary(Bytes::copy_from_slice(&self.buf));
+        self.write(ws, msg).await?;
+        // The first snapshot carries the whole roster and every entity in
+        // view; do not keep that much capacity for the small deltas that
+        // follow (thousands of connections would each hold it).
+        if self.buf.capacity() > KEEP_BYTES {
+            self.buf.shrink_to(KEEP_BYTES);
+        }
+        if self.due_events.capacity() > KEEP_EVENTS {
+            self.due_events.shrink_to(KEEP_EVENTS);
+        }
+        if self.pending_events.capacity() > KEEP_EVENTS && self.pending_events.len() <= KEEP_EVENTS
+        {
+            self.pending_events.shrink_to(KEEP_EVENTS);
+        }
+        Ok(())
+    }
+
+    /// One message from the client.
+    async fn on_message(&mut self, ws: &mut Ws, msg: Message) -> Result<(), Outcome> {
+        let now = Instant::now();
+        let bytes = match msg {
+            Message::Binary(b) => b,
+            Message::Text(_) => return Err(text_frame()),
+            Message::Close(_) => return Err(Outcome::PeerClosed),
+            Message::Pong(_) => {
+                self.last_pong = now;
+                return Ok(());
+            }
+            // tungstenite answers pings itself, keeping at most one pong
+            // queued; a ping flood costs reads, not memory, and the idle
+            // timer does not count it as a sign of life.
+            Message::Ping(_) | Message::Frame(_) => return Ok(()),
+        };
+        self.last_heard = now;
+        if !self.bucket.take(now) {
+            return Err(Outcome::violation(
+                Violation::RateLimited,
+                close::POLICY_VIOLATION,
+                close::REASON_RATE_LIMIT,
+            ));
+        }
+        match decode(&bytes, self.shared.config.max_message_bytes)? {
+            ClientMsg::Input(cmd) => {
+                let cmd = cmd.sanitised().map_err(|e| {
+                    Outcome::violation(
+                        Violation::InvalidValue,
+                        close::INVALID_PAYLOAD,
+                        e.to_string(),
+                    )
+                })?;
+                match self.joined.commands.try_send(RoomCmd::Input {
+                    player: self.joined.key,
+                    cmd,
+                }) {
+                    Ok(()) => Ok(()),
+                    // The room is behind; an input is worth less than a
+                    // stalled connection. The next one replaces it.
+                    Err(TrySendError::Full(_)) => {
+                        self.inputs_dropped += 1;
+                        self.shared
+                            .config
+                            .stats
+                            .inputs_dropped
+                            .fetch_add(1, Ordering::Relaxed);
+                        Ok(())
+                    }
+                    Err(TrySendError::Closed(_)) => {
+                        Err(Outcome::close(close::GOING_AWAY, "room closed"))
+                    }
+                }
+            }
+            ClientMsg::Ping { client_time } => {
+                let server_tick = self.joined.frames.borrow().tick;
+                self.encode_and_write(
+                    ws,
+                    &ServerMsg::Pong {
+                        client_time,
+                        server_tick,
+                    },
+                )
+                .await
+            }
+            ClientMsg::Leave => Err(Outcome::close(close::NORMAL, close::REASON_BYE)),
+            ClientMsg::Hello { .. } => Err(Outcome::violation(
+                Violation::OutOfOrder,
+                close::PROTOCOL_ERROR,
+                close::REASON_DUPLICATE_HELLO,
+            )),
+        }
+    }
+}
