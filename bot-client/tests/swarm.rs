@@ -2,15 +2,11 @@
 //! thresholds, and a server that goes away.
 
 use snapwire_bot::{GameClient, Report, SwarmConfig, run_swarm};
-use snapwire_server::Config;
+use snapwire_server::{Config, ServerHandle};
 use snapwire_shared::ServerMsg;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 const PATIENCE: Duration = Duration::from_secs(30);
 
@@ -20,38 +16,16 @@ async fn within<F: Future>(f: F) -> F::Output {
         .expect("should finish in time")
 }
 
-struct Server {
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<std::io::Result<()>>,
-}
-
-async fn start(config: Config) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0")
+async fn start(config: Config) -> ServerHandle {
+    ServerHandle::start("127.0.0.1:0", config)
         .await
-        .expect("binding 127.0.0.1:0 should work");
-    let addr = listener
-        .local_addr()
-        .expect("bound listeners have an address");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(snapwire_server::run(listener, config, async {
-        let _ = stopped.await;
-    }));
-    Server { addr, stop, task }
+        .expect("binding 127.0.0.1:0 should work")
 }
 
-impl Server {
-    fn url(&self) -> String {
-        format!("ws://{}/play", self.addr)
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        within(self.task)
-            .await
-            .expect("no panic")
-            .expect("clean exit");
-    }
+async fn stop(server: ServerHandle) {
+    within(server.stop())
+        .await
+        .expect("the server should end cleanly");
 }
 
 fn swarm(url: String, bots: u32, duration: Duration) -> SwarmConfig {
@@ -104,7 +78,7 @@ async fn the_report_is_complete_and_sane() {
         report.prediction_error
     );
     assert_eq!(report.mirrored, 6);
-    server.stop().await;
+    stop(server).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,7 +99,7 @@ async fn chain_checking_bots_follow_full_view_without_errors() {
         "full view: everyone sees all six ({})",
         report.visible_mean
     );
-    server.stop().await;
+    stop(server).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,7 +146,7 @@ async fn a_violated_threshold_makes_the_exit_status_non_zero() {
         stdout.contains("snapshot_hz"),
         "the table is printed: {stdout}"
     );
-    server.stop().await;
+    stop(server).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,7 +167,7 @@ async fn a_server_that_goes_away_gives_disconnects_not_a_hang() {
             present += s.delta.spawned.len() as i64 - s.delta.removed.len() as i64;
         }
     }
-    server.stop().await;
+    stop(server).await;
     let report = within(swarm)
         .await
         .expect("the swarm task should not panic");

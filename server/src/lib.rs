@@ -6,7 +6,8 @@
 //! - [`view`]: per-client area of interest, delta and encoding (no I/O);
 //! - [`stats`]: counters of connections and client violations.
 //!
-//! Embed it with [`run`]; the `snapwire-server` binary is a thin CLI over it.
+//! Embed it with [`run`] (or [`ServerHandle`] to run it in the background);
+//! the `snapwire-server` binary is a thin CLI over it.
 
 pub mod config;
 pub mod net;
@@ -16,4 +17,4 @@ pub mod stats;
 pub mod view;
 
 pub use config::Config;
-pub use net::run;
+pub use net::{ServerHandle, run};

@@ -143,3 +143,48 @@ pub async fn run(
     info!("stopped");
     Ok(())
 }
+
+/// A server running in the background of the current tokio runtime: for
+/// embedding snapwire in a larger program, and for tests.
+#[derive(Debug)]
+pub struct ServerHandle {
+    /// Where it listens.
+    addr: std::net::SocketAddr,
+    /// Fires the shutdown.
+    stop: tokio::sync::oneshot::Sender<()>,
+    /// The running server.
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl ServerHandle {
+    /// Binds `addr` (for example `127.0.0.1:0` for an ephemeral port) and
+    /// starts serving in a spawned task.
+    pub async fn start(
+        addr: impl tokio::net::ToSocketAddrs,
+        config: Config,
+    ) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(run(listener, config, async {
+            let _ = stopped.await;
+        }));
+        Ok(ServerHandle { addr, stop, task })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// The game endpoint, `ws://ADDR/play`.
+    pub fn url(&self) -> String {
+        format!("ws://{}{}", self.addr, snapwire_shared::protocol::PLAY_PATH)
+    }
+
+    /// Shuts down (close 1001 to everyone) and waits for the server to end.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.stop.send(());
+        self.task.await.map_err(std::io::Error::other)?
+    }
+}

@@ -6,7 +6,7 @@ mod limits;
 pub mod listener;
 mod session;
 
-pub use listener::run;
+pub use listener::{ServerHandle, run};
 
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 

@@ -6,57 +6,41 @@
 #![allow(dead_code)] // each test file uses a different part of this module
 
 use snapwire_bot::{ClientError, GameClient};
-use snapwire_server::Config;
+use snapwire_server::{Config, ServerHandle};
 use snapwire_shared::{ServerMsg, Snapshot, Welcome};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// Upper bound on any single wait in a test.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 
-/// A server running in this test's runtime.
+/// A server running in this test's runtime, on an ephemeral port.
 pub struct TestServer {
     pub addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<std::io::Result<()>>,
+    handle: ServerHandle,
 }
 
 impl TestServer {
     pub async fn start(config: Config) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        let handle = ServerHandle::start("127.0.0.1:0", config)
             .await
             .expect("binding 127.0.0.1:0 should work");
-        let addr = listener
-            .local_addr()
-            .expect("a bound listener has an address");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(snapwire_server::run(listener, config, async {
-            let _ = stopped.await;
-        }));
         TestServer {
-            addr,
-            stop: Some(stop),
-            task,
+            addr: handle.addr(),
+            handle,
         }
     }
 
     pub fn url(&self) -> String {
-        format!("ws://{}/play", self.addr)
+        self.handle.url()
     }
 
     /// Signals shutdown and waits for `run` to return; returns how long it took.
-    pub async fn stop(mut self) -> Duration {
+    pub async fn stop(self) -> Duration {
         let started = Instant::now();
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        within(&mut self.task)
+        within(self.handle.stop())
             .await
-            .expect("the server task should not panic")
             .expect("run should end cleanly");
         started.elapsed()
     }
