@@ -269,15 +269,15 @@ impl Bot {
         shared: &Shared,
         samples: &mut SampleBuf,
     ) -> Result<Option<ServerMsg>, DecodeError> {
-        if self.mirror.is_none() {
-            if let Some(header) = codec::peek_snapshot_header(bytes)? {
-                self.on_snapshot_arrival(now, window, c, shared, samples);
-                if header.base_tick.is_some() && header.base_tick != self.chain_tick {
-                    self.delta_error(c, shared);
-                }
-                self.chain_tick = header.tick;
-                return Ok(None);
+        if self.mirror.is_none()
+            && let Some(header) = codec::peek_snapshot_header(bytes)?
+        {
+            self.on_snapshot_arrival(now, window, c, shared, samples);
+            if header.base_tick.is_some() && header.base_tick != self.chain_tick {
+                self.delta_error(c, shared);
             }
+            self.chain_tick = header.tick;
+            return Ok(None);
         }
         match codec::decode_server(bytes)? {
             ServerMsg::Snapshot(snap) => {
@@ -350,10 +350,10 @@ impl Bot {
             let p = self
                 .predictor
                 .get_or_insert_with(|| Predictor::new(own.body(), rate, size));
-            if let Some(err) = p.reconcile(own, snap.ack_input_seq) {
-                if counted {
-                    samples.record(Kind::Prediction, (err * 1000.0) as u64, &shared.samples);
-                }
+            if let Some(err) = p.reconcile(own, snap.ack_input_seq)
+                && counted
+            {
+                samples.record(Kind::Prediction, (err * 1000.0) as u64, &shared.samples);
             }
         }
         mirror.interpolate_all(INTERP_DELAY_TICKS, &mut self.drawn);

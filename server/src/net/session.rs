@@ -154,15 +154,15 @@ impl<'a> Session<'a> {
             Err(o) => o,
         };
         info!(%peer, %player, %room, inputs_dropped = self.inputs_dropped, last_tick = self.view.base_tick().0, "player left");
-        if let Outcome::Close(code, reason, _) = &outcome {
-            if *code != close::NORMAL {
-                // In-band as well as in the close frame, for clients whose
-                // WebSocket API hides close reasons.
-                let kicked = ServerMsg::Kicked {
-                    reason: reason.to_string(),
-                };
-                let _ = self.encode_and_write(ws, &kicked).await;
-            }
+        // In-band as well as in the close frame, for clients whose WebSocket
+        // API hides close reasons.
+        if let Outcome::Close(code, reason, _) = &outcome
+            && *code != close::NORMAL
+        {
+            let kicked = ServerMsg::Kicked {
+                reason: reason.to_string(),
+            };
+            let _ = self.encode_and_write(ws, &kicked).await;
         }
         outcome
     }
