@@ -64,10 +64,17 @@ fn main() -> anyhow::Result<ExitCode> {
         .with_writer(std::io::stderr)
         .with_env_filter(EnvFilter::try_new(&cli.log).context("invalid --log filter")?)
         .init();
-    let mut rt = tokio::runtime::Builder::new_multi_thread();
-    if let Some(t) = cli.threads {
-        rt.worker_threads(t.max(1));
-    }
+    // One thread: a current-thread runtime, with no work-stealing machinery
+    // to pay for on every wake-up (the common case: a swarm pinned to a core).
+    let mut rt = match cli.threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(t) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(t.max(1));
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
     let rt = rt
         .enable_all()
         .build()

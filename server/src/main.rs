@@ -54,6 +54,10 @@ struct Cli {
     /// A client that stops reading (answers no WebSocket Ping) for this long is closed, like `10s`.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     stall_timeout: Duration,
+    /// Tokio worker threads (default: the cores this process may use).
+    /// 1 runs everything on a single current-thread runtime.
+    #[arg(long)]
+    threads: Option<usize>,
     /// Log filter, as in RUST_LOG (for example `info` or `snapwire_server=debug`).
     #[arg(long, default_value = "info")]
     log: String,
@@ -110,12 +114,28 @@ impl Cli {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&cli.log).context("invalid --log filter")?)
         .init();
+    let mut rt = match cli.threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(t) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(t.max(1));
+            b
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let rt = rt
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?;
+    rt.block_on(serve(cli))
+}
+
+async fn serve(cli: Cli) -> anyhow::Result<()> {
     let listen = cli.listen;
     let config = cli.into_config()?;
     let listener = TcpListener::bind(listen)
