@@ -233,7 +233,7 @@ impl Bot {
                 bytes = client.recv_bytes() => {
                     let bytes = bytes?;
                     let now = Instant::now();
-                    let counted = in_window(&window);
+                    let counted = window.is_some_and(|w| w.contains(now));
                     if counted {
                         c.bytes_in += bytes.len() as u64;
                     }

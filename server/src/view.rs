@@ -56,13 +56,6 @@ impl ClientView {
         self.base_tick
     }
 
-    /// Forgets the baseline: the next snapshot is complete.
-    pub fn reset(&mut self) {
-        self.base_tick = Tick::NONE;
-        self.baseline.clear();
-        self.base_frame = None;
-    }
-
     /// Appends to `out` the snapshot of `frame` for player slot `player`,
     /// carrying `events`, and makes it the baseline of the next one.
     ///

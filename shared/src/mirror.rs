@@ -151,47 +151,36 @@ impl Mirror {
     /// Writes `(id, position)` into `out`, by ascending id.
     pub fn interpolate_all(&self, ticks_behind: f32, out: &mut Vec<(EntityId, Vec2)>) {
         out.clear();
-        out.extend(self.view.iter().map(|e| (e.id, e.pos())));
-        // Walk back through history; `later` is the age of the view whose
-        // positions `out` holds so far. An entity missing from an older view
-        // keeps the last position found (it was not visible that far back).
-        let mut later_age = 0.0_f32;
-        let mut done = vec![false; 0];
-        for (tick, view) in &self.history {
-            let age = self.tick.since(*tick) as f32;
-            if later_age >= ticks_behind {
-                break;
-            }
-            let t = if age >= ticks_behind && age > later_age {
-                Some((ticks_behind - later_age) / (age - later_age))
-            } else {
-                None
-            };
-            if done.is_empty() {
-                done.resize(out.len(), false);
-            }
-            let mut j = 0;
-            for (i, (id, pos)) in out.iter_mut().enumerate() {
-                while j < view.len() && view[j].id < *id {
-                    j += 1;
+        // Views are sorted by id, so one forward cursor per history view
+        // finds every entity without a search.
+        let mut cursors = [0usize; HISTORY];
+        for e in &self.view {
+            // The same walk as `interpolated`, newest view first.
+            let mut later = (0.0_f32, e.pos());
+            let mut found = None;
+            for ((tick, view), c) in self.history.iter().zip(cursors.iter_mut()) {
+                while *c < view.len() && view[*c].id < e.id {
+                    *c += 1;
                 }
-                if done[i] {
-                    continue;
+                if view.get(*c).is_none_or(|old| old.id != e.id) {
+                    // Not visible that far back: hold the oldest known position.
+                    found = Some(later.1);
+                    break;
                 }
-                if j < view.len() && view[j].id == *id {
-                    let old = view[j].pos();
-                    *pos = match t {
-                        Some(t) => pos.lerp(old, t),
-                        None => old,
+                let (age, pos) = (self.tick.since(*tick) as f32, view[*c].pos());
+                if age >= ticks_behind {
+                    let span = age - later.0;
+                    let t = if span > 0.0 {
+                        (ticks_behind - later.0) / span
+                    } else {
+                        0.0
                     };
-                } else {
-                    done[i] = true;
+                    found = Some(later.1.lerp(pos, t));
+                    break;
                 }
+                later = (age, pos);
             }
-            later_age = age;
-            if t.is_some() {
-                break;
-            }
+            out.push((e.id, found.unwrap_or(later.1)));
         }
     }
 }

@@ -198,11 +198,6 @@ impl RoomManager {
             })
             .collect()
     }
-
-    /// The settings every room gets.
-    pub fn settings(&self) -> &RoomSettings {
-        &self.settings
-    }
 }
 
 #[cfg(test)]
