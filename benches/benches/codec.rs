@@ -16,6 +16,7 @@ fn codec(c: &mut Criterion) {
         protocol_version: PROTOCOL_VERSION,
         name: "player-1234".into(),
         resume_token: None,
+        auth_token: None,
     };
     let input = ClientMsg::Input(InputCmd {
         seq: 123_456,

@@ -24,6 +24,7 @@ fn room_tick(c: &mut Criterion) {
             .map(|i| PlayerFrame {
                 entity_index: i,
                 ack_input_seq: 1,
+                conn: 1,
             })
             .collect();
         let mut views: Vec<ClientView> = (0..n).map(|_| ClientView::new(VIEW_RADIUS)).collect();

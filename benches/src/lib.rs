@@ -45,6 +45,7 @@ pub fn two_frames(n: usize, view_radius: f32, seed: u64) -> (Arc<Frame>, Arc<Fra
         .map(|i| PlayerFrame {
             entity_index: i,
             ack_input_seq: 1,
+            conn: 1,
         })
         .collect();
     let a = Frame::from_world(Tick(1), &world, view_radius, players.clone());

@@ -1,7 +1,7 @@
 //! One bot: a real client that walks at random, mirrors every snapshot,
 //! predicts its own entity, interpolates the others, and measures.
 
-use crate::client::{ClientError, GameClient};
+use crate::client::{ClientError, ClientOptions, GameClient, Join};
 use crate::stats::{Counters, Kind, SampleBuf, Samples};
 use glam::Vec2;
 use rand::rngs::SmallRng;
@@ -89,6 +89,13 @@ pub struct BotConfig {
     pub seed: u64,
     /// Keep a full mirror; otherwise only follow the snapshots' tick chain.
     pub mirror: bool,
+    /// TLS and headers.
+    pub options: ClientOptions,
+    /// Signed join token, for servers that require one.
+    pub auth_token: Option<String>,
+    /// Probability per second of dropping the TCP connection abruptly and
+    /// resuming the session with its token (0: never).
+    pub chaos_drop: f64,
 }
 
 /// A random walk: a new direction every 0.5–1.5 s.
@@ -122,7 +129,16 @@ impl Walk {
 /// fails: what went wrong is in the counters.
 pub async fn run_bot(cfg: BotConfig, shared: &Shared) -> Counters {
     let mut c = Counters::default();
-    let joined = timeout(JOIN_TIMEOUT, GameClient::join(&cfg.url, &cfg.name)).await;
+    let join = Join {
+        name: cfg.name.clone(),
+        resume_token: None,
+        auth_token: cfg.auth_token.clone(),
+    };
+    let joined = timeout(
+        JOIN_TIMEOUT,
+        GameClient::join_with(&cfg.url, &cfg.options, join),
+    )
+    .await;
     let (client, welcome) = match joined {
         Ok(Ok(ok)) => ok,
         Ok(Err(e)) => return failed(c, shared, e.to_string()),
@@ -134,7 +150,7 @@ pub async fn run_bot(cfg: BotConfig, shared: &Shared) -> Counters {
     shared.settle();
     let mut samples = SampleBuf::default();
     let mut bot = Bot::new(&cfg, &welcome);
-    if let Err(e) = bot.play(client, shared, &mut c, &mut samples).await {
+    if let Err(e) = bot.play(&cfg, client, shared, &mut c, &mut samples).await {
         c.disconnected = 1;
         c.last_error = Some(e.to_string());
         shared.live_errors.fetch_add(1, Ordering::Relaxed);
@@ -155,6 +171,8 @@ fn failed(mut c: Counters, shared: &Shared, why: String) -> Counters {
 struct Bot {
     welcome: Welcome,
     walk: Walk,
+    /// Decides the chaos drops.
+    chaos: SmallRng,
     seq: u32,
     /// Full mirror, or `None` in chain-check mode.
     mirror: Option<Mirror>,
@@ -171,6 +189,7 @@ impl Bot {
         Bot {
             welcome: welcome.clone(),
             walk: Walk::new(cfg.seed),
+            chaos: SmallRng::seed_from_u64(cfg.seed ^ 0x0063_6861_6f73),
             seq: 0,
             mirror: cfg.mirror.then(Mirror::new),
             chain_tick: Tick::NONE,
@@ -180,8 +199,55 @@ impl Bot {
         }
     }
 
+    /// Drops the connection without a close handshake, reconnects and
+    /// resumes with the session token; the mirror starts over from the full
+    /// snapshot the server sends first.
+    async fn drop_and_resume(
+        &mut self,
+        cfg: &BotConfig,
+        client: GameClient,
+        c: &mut Counters,
+    ) -> Result<GameClient, ClientError> {
+        drop(client); // the TCP connection just ends: no close frame
+        let join = Join {
+            name: cfg.name.clone(),
+            resume_token: Some(self.welcome.session_token),
+            auth_token: cfg.auth_token.clone(),
+        };
+        let resumed = timeout(
+            JOIN_TIMEOUT,
+            GameClient::join_with(&cfg.url, &cfg.options, join),
+        )
+        .await;
+        let (client, welcome) = match resumed {
+            Ok(Ok(ok)) => ok,
+            Ok(Err(e)) => {
+                c.resume_failures += 1;
+                return Err(e);
+            }
+            Err(_) => {
+                c.resume_failures += 1;
+                return Err(ClientError::Unexpected("no Welcome in time on resume"));
+            }
+        };
+        if welcome.entity != self.welcome.entity || welcome.player != self.welcome.player {
+            c.resume_failures += 1;
+            return Err(ClientError::Unexpected("resume gave another player"));
+        }
+        c.resumes += 1;
+        self.welcome = welcome;
+        // Start over: the server's first snapshot is complete (base 0).
+        self.mirror = self.mirror.as_ref().map(|_| Mirror::new());
+        self.predictor = None;
+        self.chain_tick = Tick::NONE;
+        // The reconnect gap is the drop's, not the server's latency.
+        self.last_snapshot = None;
+        Ok(client)
+    }
+
     async fn play(
         &mut self,
+        cfg: &BotConfig,
         mut client: GameClient,
         shared: &Shared,
         c: &mut Counters,
@@ -192,6 +258,9 @@ impl Bot {
         inputs.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut pings = interval(Duration::from_secs(1));
         pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut chaos = interval(Duration::from_secs(1));
+        chaos.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        chaos.reset(); // not in the first second
         let mut window_rx = shared.window.clone();
         let mut window = *window_rx.borrow_and_update();
         let mut window_known = true;
@@ -221,6 +290,11 @@ impl Bot {
                     let sent = client.send(&ClientMsg::Input(input)).await?;
                     if in_window(&window) {
                         c.bytes_out += sent as u64;
+                    }
+                }
+                _ = chaos.tick(), if cfg.chaos_drop > 0.0 => {
+                    if self.chaos.random_bool(cfg.chaos_drop.min(1.0)) {
+                        client = self.drop_and_resume(cfg, client, c).await?;
                     }
                 }
                 _ = pings.tick() => {

@@ -6,13 +6,20 @@
 use futures_util::{SinkExt, StreamExt};
 use snapwire_shared::codec::{self, DecodeError};
 use snapwire_shared::protocol::{PROTOCOL_VERSION, SUBPROTOCOL};
-use snapwire_shared::{ClientMsg, ServerMsg, Welcome};
+use snapwire_shared::{ClientMsg, ServerMsg, SessionToken, Welcome};
+use std::path::Path;
+use std::sync::Arc;
 use tokio::net::TcpStream;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::CertificateDer;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::http::{HeaderValue, header};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Bytes, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
+use tokio_tungstenite::{
+    Connector, MaybeTlsStream, WebSocketStream, connect_async_tls_with_config,
+};
 
 /// The transport of a client connection.
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -54,6 +61,75 @@ pub fn ws_config() -> WebSocketConfig {
         .max_frame_size(Some(codec::SERVER_DECODE_LIMIT))
 }
 
+/// How to connect, beyond the URL.
+#[derive(Clone, Debug, Default)]
+pub struct ClientOptions {
+    /// TLS settings for `wss://`; `None`: trust the web PKI roots.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// An `Origin` header, as a browser sends (native clients send none).
+    pub origin: Option<String>,
+}
+
+/// Why a CA file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    /// The file is missing, unreadable, or not PEM.
+    #[error("cannot read CA certificates from {path}: {detail}")]
+    Read {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A certificate that rustls does not accept as a trust anchor, or none.
+    #[error("no usable CA certificate in {0}")]
+    Unusable(String),
+}
+
+/// A TLS client configuration that trusts only the CA certificates (or the
+/// self-signed server certificate) in a PEM file.
+pub fn tls_trusting(ca_pem: &Path) -> Result<Arc<rustls::ClientConfig>, CaError> {
+    let certs = CertificateDer::pem_file_iter(ca_pem)
+        .and_then(|c| c.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| CaError::Read {
+            path: ca_pem.display().to_string(),
+            detail: e.to_string(),
+        })?;
+    let mut roots = rustls::RootCertStore::empty();
+    let (added, _ignored) = roots.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(CaError::Unusable(ca_pem.display().to_string()));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| CaError::Unusable(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// What a `Hello` carries besides the protocol version.
+#[derive(Clone, Debug, Default)]
+pub struct Join {
+    /// Display name (ignored by a server that takes names from join tokens).
+    pub name: String,
+    /// Resume this session instead of joining anew.
+    pub resume_token: Option<SessionToken>,
+    /// A signed join token, for servers that require one.
+    pub auth_token: Option<String>,
+}
+
+impl Join {
+    /// A plain join with a display name.
+    pub fn named(name: impl Into<String>) -> Self {
+        Join {
+            name: name.into(),
+            ..Join::default()
+        }
+    }
+}
+
 /// A connected game client.
 #[derive(Debug)]
 pub struct GameClient {
@@ -65,12 +141,25 @@ pub struct GameClient {
 impl GameClient {
     /// Opens the WebSocket (offering `snapwire.v1`) without saying Hello.
     pub async fn connect(url: &str) -> Result<Self, ClientError> {
+        Self::connect_with(url, &ClientOptions::default()).await
+    }
+
+    /// Opens the WebSocket with `options` (TLS, `Origin`).
+    pub async fn connect_with(url: &str, options: &ClientOptions) -> Result<Self, ClientError> {
         let mut request = url.into_client_request()?;
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
+        let headers = request.headers_mut();
+        headers.insert(
+            header::SEC_WEBSOCKET_PROTOCOL,
             HeaderValue::from_static(SUBPROTOCOL),
         );
-        let (ws, _response) = connect_async_with_config(request, Some(ws_config()), true).await?;
+        if let Some(origin) = &options.origin {
+            let origin = HeaderValue::from_str(origin)
+                .map_err(|_| ClientError::Unexpected("origin is not a valid header value"))?;
+            headers.insert(header::ORIGIN, origin);
+        }
+        let connector = options.tls.clone().map(Connector::Rustls);
+        let (ws, _response) =
+            connect_async_tls_with_config(request, Some(ws_config()), true, connector).await?;
         Ok(GameClient {
             ws,
             buf: Vec::with_capacity(64),
@@ -79,12 +168,23 @@ impl GameClient {
 
     /// Connects, says Hello, and waits for the Welcome.
     pub async fn join(url: &str, name: &str) -> Result<(Self, Welcome), ClientError> {
-        let mut client = Self::connect(url).await?;
+        Self::join_with(url, &ClientOptions::default(), Join::named(name)).await
+    }
+
+    /// Connects with `options`, says Hello as `join` asks, and waits for
+    /// the Welcome.
+    pub async fn join_with(
+        url: &str,
+        options: &ClientOptions,
+        join: Join,
+    ) -> Result<(Self, Welcome), ClientError> {
+        let mut client = Self::connect_with(url, options).await?;
         client
             .send(&ClientMsg::Hello {
                 protocol_version: PROTOCOL_VERSION,
-                name: name.to_owned(),
-                resume_token: None,
+                name: join.name,
+                resume_token: join.resume_token,
+                auth_token: join.auth_token,
             })
             .await?;
         match client.recv().await? {

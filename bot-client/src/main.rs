@@ -2,7 +2,10 @@
 
 use anyhow::Context;
 use clap::Parser;
+use snapwire_bot::client::{ClientOptions, tls_trusting};
+use snapwire_bot::swarm::AuthSecret;
 use snapwire_bot::{SwarmConfig, Thresholds, run_swarm};
+use snapwire_shared::auth::load_secret;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,9 +18,21 @@ use tracing_subscriber::EnvFilter;
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
-    /// Server endpoint.
+    /// Server endpoint: ws://HOST:PORT/play, or wss:// for TLS.
     #[arg(long, default_value = "ws://127.0.0.1:7777/play")]
     url: String,
+    /// PEM file of the CA (or self-signed certificate) to trust for wss://;
+    /// default: the web PKI roots.
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// File holding the server's join-token secret (or set SNAPWIRE_AUTH_SECRET):
+    /// each bot signs its own token (player id = bot index + 1).
+    #[arg(long)]
+    auth_secret_file: Option<PathBuf>,
+    /// Each bot drops its TCP connection abruptly with this probability per
+    /// second and resumes with its session token.
+    #[arg(long, default_value_t = 0.0)]
+    chaos_drop: f64,
     /// Number of bots.
     #[arg(long, default_value_t = 1)]
     bots: u32,
@@ -79,6 +94,14 @@ fn main() -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")?;
+    if !(0.0..=1.0).contains(&cli.chaos_drop) {
+        anyhow::bail!("--chaos-drop must be a probability, 0 to 1");
+    }
+    let tls = match &cli.ca {
+        Some(ca) => Some(tls_trusting(ca)?),
+        None => None,
+    };
+    let auth_secret = load_secret(cli.auth_secret_file.as_deref())?.map(|s| AuthSecret(s.into()));
     let config = SwarmConfig {
         url: cli.url.clone(),
         bots: cli.bots,
@@ -87,6 +110,9 @@ fn main() -> anyhow::Result<ExitCode> {
         seed: cli.seed,
         mirror_every: cli.mirror_every,
         progress: std::io::stdout().is_terminal(),
+        options: ClientOptions { tls, origin: None },
+        auth_secret,
+        chaos_drop: cli.chaos_drop,
     };
     let report = rt.block_on(run_swarm(config));
     println!("snapwire-bot: {} bot(s) against {}", cli.bots, cli.url);

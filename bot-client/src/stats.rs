@@ -109,6 +109,10 @@ pub struct Counters {
     pub decode_errors: u64,
     /// Snapshots that did not fit the mirror or the tick chain (whole run).
     pub delta_errors: u64,
+    /// Sessions resumed after a deliberate drop (`--chaos-drop`, whole run).
+    pub resumes: u64,
+    /// Resumes the server refused or that did not complete (whole run).
+    pub resume_failures: u64,
     /// Why the most recent failure or disconnect happened.
     pub last_error: Option<String>,
 }
@@ -127,6 +131,8 @@ impl Counters {
         self.visible_snapshots += o.visible_snapshots;
         self.decode_errors += o.decode_errors;
         self.delta_errors += o.delta_errors;
+        self.resumes += o.resumes;
+        self.resume_failures += o.resume_failures;
         if o.last_error.is_some() {
             self.last_error.clone_from(&o.last_error);
         }
@@ -149,7 +155,7 @@ pub struct P50P99 {
 }
 
 /// The swarm's report: the metrics of `docs/WORKLOAD.md`, by those names,
-/// plus `mirrored`.
+/// plus `mirrored`, `resumes` and `resume_failures`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     /// Bots requested.
@@ -183,6 +189,10 @@ pub struct Report {
     pub prediction_error: P50P99,
     /// Bots that kept a full mirror (all unless `--mirror-every` > 1).
     pub mirrored: u64,
+    /// Sessions resumed after a deliberate drop (`--chaos-drop`), whole run.
+    pub resumes: u64,
+    /// Resumes refused or not completed, whole run.
+    pub resume_failures: u64,
 }
 
 fn ms(h: &Histogram<u64>) -> P50P99Max {
@@ -228,6 +238,8 @@ impl Report {
                 p99: units(0.99),
             },
             mirrored: c.mirrored,
+            resumes: c.resumes,
+            resume_failures: c.resume_failures,
         }
     }
 
@@ -265,6 +277,8 @@ impl Report {
             ),
         );
         row("mirrored", self.mirrored.to_string());
+        row("resumes", self.resumes.to_string());
+        row("resume_failures", self.resume_failures.to_string());
         t
     }
 }
@@ -371,6 +385,8 @@ mod tests {
                 "interarrival_ms",
                 "mirrored",
                 "prediction_error",
+                "resume_failures",
+                "resumes",
                 "rtt_ms",
                 "snapshot_hz",
                 "visible_mean",

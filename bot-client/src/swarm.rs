@@ -2,7 +2,10 @@
 //! progress line and the report.
 
 use crate::bot::{BotConfig, JOIN_TIMEOUT, Shared, Window, run_bot};
+use crate::client::ClientOptions;
 use crate::stats::{Counters, Report};
+use snapwire_shared::PlayerId;
+use snapwire_shared::auth::JoinClaims;
 use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -33,7 +36,46 @@ pub struct SwarmConfig {
     pub mirror_every: u32,
     /// Print a live progress line (only on a terminal).
     pub progress: bool,
+    /// TLS and headers for every bot.
+    pub options: ClientOptions,
+    /// Signs a join token per bot (player id `i + 1`), for servers that
+    /// require one.
+    pub auth_secret: Option<AuthSecret>,
+    /// Per bot, probability per second of an abrupt drop and a resume.
+    pub chaos_drop: f64,
 }
+
+impl SwarmConfig {
+    /// `bots` plain bots against `url` for `duration`, everything else at
+    /// its default (no ramp, every bot mirrors, no TLS, no token, no chaos).
+    pub fn new(url: impl Into<String>, bots: u32, duration: Duration) -> Self {
+        SwarmConfig {
+            url: url.into(),
+            bots,
+            duration,
+            ramp_up: Duration::ZERO,
+            seed: 1,
+            mirror_every: 1,
+            progress: false,
+            options: ClientOptions::default(),
+            auth_secret: None,
+            chaos_drop: 0.0,
+        }
+    }
+}
+
+/// The secret join tokens are signed with (never printed).
+#[derive(Clone)]
+pub struct AuthSecret(pub Arc<[u8]>);
+
+impl std::fmt::Debug for AuthSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthSecret(..)")
+    }
+}
+
+/// How long the bots' join tokens are valid.
+const TOKEN_TTL: Duration = Duration::from_secs(3600);
 
 /// Runs the swarm to the end of its window and reports.
 pub async fn run_swarm(cfg: SwarmConfig) -> Report {
@@ -56,6 +98,22 @@ pub async fn run_swarm(cfg: SwarmConfig) -> Report {
             name: format!("bot{i}"),
             seed: cfg.seed.wrapping_add(u64::from(i)),
             mirror: i % every == 0,
+            options: cfg.options.clone(),
+            auth_token: match &cfg.auth_secret {
+                Some(secret) => {
+                    let claims =
+                        JoinClaims::new(PlayerId(i + 1), &format!("bot{i}"), TOKEN_TTL, None);
+                    match snapwire_shared::auth::mint(&secret.0, &claims) {
+                        Ok(token) => Some(token),
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot sign a join token");
+                            None
+                        }
+                    }
+                }
+                None => None,
+            },
+            chaos_drop: cfg.chaos_drop,
         };
         let shared = shared.clone();
         bots.spawn(async move { run_bot(bot, &shared).await });

@@ -3,7 +3,7 @@
 
 use snapwire_bot::{GameClient, Report, SwarmConfig, run_swarm};
 use snapwire_server::{Config, ServerHandle};
-use snapwire_shared::ServerMsg;
+use snapwire_shared::{ServerEvent, ServerMsg};
 use std::future::Future;
 use std::process::Stdio;
 use std::time::Duration;
@@ -30,13 +30,9 @@ async fn stop(server: ServerHandle) {
 
 fn swarm(url: String, bots: u32, duration: Duration) -> SwarmConfig {
     SwarmConfig {
-        url,
-        bots,
-        duration,
         ramp_up: Duration::from_millis(300),
         seed: 9,
-        mirror_every: 1,
-        progress: false,
+        ..SwarmConfig::new(url, bots, duration)
     }
 }
 
@@ -173,4 +169,36 @@ async fn a_server_that_goes_away_gives_disconnects_not_a_hang() {
         .expect("the swarm task should not panic");
     assert_eq!(report.connected, 3);
     assert_eq!(report.disconnected, 3, "every bot saw the server go");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_drops_resume_with_consistent_mirrors_and_leave_no_ghosts() {
+    let server = start(Config::default()).await;
+    let mut cfg = swarm(server.url(), 20, Duration::from_secs(3));
+    cfg.chaos_drop = 0.5;
+    let report = within(run_swarm(cfg)).await;
+    assert_eq!(
+        (report.connected, report.failed, report.disconnected),
+        (20, 0, 0)
+    );
+    assert!(report.resumes >= 10, "resumes: {}", report.resumes);
+    assert_eq!(report.resume_failures, 0);
+    assert_eq!((report.decode_errors, report.delta_errors), (0, 0));
+    // Every bot left at the end; a newcomer's roster lists only itself.
+    let (mut probe, welcome) = within(GameClient::join(&server.url(), "probe"))
+        .await
+        .expect("probe joins");
+    let ServerMsg::Snapshot(first) = within(probe.recv()).await.expect("a snapshot") else {
+        panic!("a snapshot comes first after Welcome");
+    };
+    let present: Vec<_> = first
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            ServerEvent::PlayerJoined { player, .. } => Some(*player),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(present, vec![welcome.player], "no ghost players left");
+    stop(server).await;
 }

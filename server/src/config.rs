@@ -1,6 +1,7 @@
 //! The server's configuration: a plain struct, filled from the command line
 //! by the binary or directly by tests and embedders.
 
+use crate::auth::JoinAuth;
 use crate::room::RoomSettings;
 use crate::sim::{Arena, GameRules};
 use crate::stats::Stats;
@@ -41,6 +42,20 @@ pub struct Config {
     /// A client that has not answered a WebSocket Ping, or whose socket has
     /// not accepted a write, for this long is closed: it stopped reading.
     pub stall_timeout: Duration,
+    /// How long a dropped player's entity is kept for the player to resume
+    /// with its session token (0: removed at once).
+    pub resume_grace: Duration,
+    /// On shutdown, how long the game keeps running after every client was
+    /// told (`ServerDraining`) before the 1001 close (0: close at once).
+    pub drain_timeout: Duration,
+    /// Serve `wss://` with this TLS configuration; `None`: plain `ws://`.
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    /// Require a signed join token in `Hello`; `None`: anyone may join.
+    pub auth: Option<Arc<JoinAuth>>,
+    /// Browser origins allowed to connect (`Origin` header, like
+    /// `https://game.example`); empty: any. Handshakes without an `Origin`
+    /// (native clients) are always allowed.
+    pub allowed_origins: Vec<String>,
     /// Counters of connections and violations, shared with the embedder.
     pub stats: Arc<Stats>,
     /// Makes the game rules of each new room.
@@ -65,6 +80,11 @@ impl Default for Config {
             max_connections_per_ip: 256,
             idle_timeout: Duration::from_secs(15),
             stall_timeout: Duration::from_secs(10),
+            resume_grace: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(5),
+            tls: None,
+            auth: None,
+            allowed_origins: Vec::new(),
             stats: Arc::default(),
             rules: Arc::new(|| Box::new(Arena)),
         }
@@ -87,6 +107,11 @@ impl std::fmt::Debug for Config {
             .field("max_connections_per_ip", &self.max_connections_per_ip)
             .field("idle_timeout", &self.idle_timeout)
             .field("stall_timeout", &self.stall_timeout)
+            .field("resume_grace", &self.resume_grace)
+            .field("drain_timeout", &self.drain_timeout)
+            .field("tls", &self.tls.is_some())
+            .field("auth", &self.auth.is_some())
+            .field("allowed_origins", &self.allowed_origins)
             .finish_non_exhaustive()
     }
 }
@@ -99,6 +124,7 @@ impl Config {
             view_radius: self.view_radius,
             capacity: self.room_capacity,
             empty_grace: self.room_empty_grace,
+            resume_grace: self.resume_grace,
             rules: self.rules.clone(),
         }
     }

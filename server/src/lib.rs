@@ -4,11 +4,13 @@
 //! - [`room`]: rooms, each a task that owns its world and ticks it;
 //! - [`sim`]: the world, the game-rules seam, the spatial grid (no I/O);
 //! - [`view`]: per-client area of interest, delta and encoding (no I/O);
+//! - [`auth`]: signed join tokens (HS256 JWTs);
 //! - [`stats`]: counters of connections and client violations.
 //!
 //! Embed it with [`run`] (or [`ServerHandle`] to run it in the background);
 //! the `snapwire-server` binary is a thin CLI over it.
 
+pub mod auth;
 pub mod config;
 pub mod net;
 pub mod room;
@@ -17,4 +19,4 @@ pub mod stats;
 pub mod view;
 
 pub use config::Config;
-pub use net::{ServerHandle, run};
+pub use net::{ServerHandle, Shutdown, run};

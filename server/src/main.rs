@@ -1,20 +1,59 @@
 //! `snapwire-server`: parse the command line, set up logging, bind, run.
 
 use anyhow::{Context, bail};
-use clap::Parser;
-use snapwire_server::Config;
+use clap::{Args, Parser, Subcommand};
+use snapwire_server::auth::{JoinAuth, SECRET_ENV, load_secret};
+use snapwire_server::{Config, Shutdown};
+use snapwire_shared::auth::JoinClaims;
 use snapwire_shared::quant::MAX_WORLD_SIZE;
+use snapwire_shared::{PlayerId, RoomId};
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 use tracing_subscriber::EnvFilter;
 
 /// Authoritative fixed-tick game state-sync server over binary WebSocket.
 ///
 /// Clients connect to ws://ADDR/play with the subprotocol snapwire.v1.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(version, args_conflicts_with_subcommands = true)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print a signed join token (HS256 JWT), as a game backend would mint.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+struct TokenArgs {
+    /// The player's id, 1 to 4294967295.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    player: u32,
+    /// Display name, at most 32 bytes.
+    #[arg(long)]
+    name: String,
+    /// How long the token is valid, like `1h`.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    ttl: Duration,
+    /// The room to join (created if missing); default: any room.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    room: Option<u32>,
+    /// File holding the shared secret (or set SNAPWIRE_AUTH_SECRET).
+    #[arg(long)]
+    auth_secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:7777")]
     listen: SocketAddr,
@@ -54,6 +93,26 @@ struct Cli {
     /// A client that stops reading (answers no WebSocket Ping) for this long is closed, like `10s`.
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     stall_timeout: Duration,
+    /// How long a dropped player's entity waits for the player to resume, like `10s`; 0 = no resume.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    resume_grace: Duration,
+    /// On SIGTERM or SIGINT, how long the game runs on after telling every client, like `5s`; 0 = close at once.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    drain_timeout: Duration,
+    /// PEM certificate chain: serve wss:// (needs --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// File holding the secret that signs join tokens (HS256, at least 32 bytes); or set SNAPWIRE_AUTH_SECRET.
+    /// With a secret, Hello must carry a valid token.
+    #[arg(long)]
+    auth_secret_file: Option<PathBuf>,
+    /// A browser origin allowed to connect, like `https://game.example`; repeat for more.
+    /// When set, other origins get HTTP 403; clients that send no Origin are allowed.
+    #[arg(long = "allowed-origin", value_name = "URL")]
+    allowed_origins: Vec<String>,
     /// Tokio worker threads (default: the cores this process may use).
     /// 1 runs everything on a single current-thread runtime.
     #[arg(long)]
@@ -63,7 +122,7 @@ struct Cli {
     log: String,
 }
 
-impl Cli {
+impl ServeArgs {
     fn into_config(self) -> anyhow::Result<Config> {
         if !(self.view_radius.is_finite() && self.view_radius >= 0.0) {
             bail!("--view-radius must be a finite number >= 0");
@@ -96,7 +155,20 @@ impl Cli {
                 bail!("{flag} must be longer than zero");
             }
         }
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => {
+                Some(snapwire_server::net::transport::server_config(cert, key)?)
+            }
+            _ => None,
+        };
+        let auth = load_secret(self.auth_secret_file.as_deref())?
+            .map(|secret| Arc::new(JoinAuth::new(&secret)));
         Ok(Config {
+            resume_grace: self.resume_grace,
+            drain_timeout: self.drain_timeout,
+            tls,
+            auth,
+            allowed_origins: self.allowed_origins,
             tick_rate: self.tick_rate,
             view_radius: self.view_radius,
             world_size: self.world_size,
@@ -116,6 +188,10 @@ impl Cli {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::Token(args)) = cli.command {
+        return print_token(args);
+    }
+    let cli = cli.serve;
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&cli.log).context("invalid --log filter")?)
         .init();
@@ -135,37 +211,65 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(serve(cli))
 }
 
-async fn serve(cli: Cli) -> anyhow::Result<()> {
-    let listen = cli.listen;
-    let config = cli.into_config()?;
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    tracing::info!(url = %format!("ws://{}/play", listener.local_addr()?), "serving");
-    snapwire_server::run(listener, config, shutdown_signal()).await?;
+fn print_token(args: TokenArgs) -> anyhow::Result<()> {
+    let secret = load_secret(args.auth_secret_file.as_deref())?
+        .with_context(|| format!("no secret: pass --auth-secret-file or set {SECRET_ENV}"))?;
+    if args.name.len() > snapwire_shared::protocol::MAX_NAME_BYTES {
+        bail!(
+            "--name is longer than {} bytes",
+            snapwire_shared::protocol::MAX_NAME_BYTES
+        );
+    }
+    let claims = JoinClaims::new(
+        PlayerId(args.player),
+        &args.name,
+        args.ttl,
+        args.room.map(RoomId),
+    );
+    let token = snapwire_shared::auth::mint(&secret, &claims)?;
+    println!("{token}");
     Ok(())
 }
 
-/// Completes on the first SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+async fn serve(cli: ServeArgs) -> anyhow::Result<()> {
+    let listen = cli.listen;
+    let config = cli.into_config()?;
+    let scheme = if config.tls.is_some() { "wss" } else { "ws" };
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    tracing::info!(url = %format!("{scheme}://{}/play", listener.local_addr()?), "serving");
+    let (control, requests) = mpsc::channel(4);
+    tokio::spawn(forward_signals(control));
+    snapwire_server::run(listener, config, requests).await?;
+    Ok(())
+}
+
+/// Turns signals into shutdown requests: the first SIGTERM or SIGINT
+/// drains, the second closes at once.
+async fn forward_signals(control: mpsc::Sender<Shutdown>) {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    for (n, how) in [Shutdown::Drain, Shutdown::Now].into_iter().enumerate() {
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        let term = async {
+            #[cfg(unix)]
+            if let Some(term) = term.as_mut() {
+                term.recv().await;
+                return;
+            }
+            std::future::pending::<()>().await;
+        };
+        tokio::select! {
+            _ = ctrl_c => tracing::info!(signal = "SIGINT", n = n + 1, ?how, "signal received"),
+            _ = term => tracing::info!(signal = "SIGTERM", n = n + 1, ?how, "signal received"),
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => tracing::info!("SIGINT received"),
-        _ = term => tracing::info!("SIGTERM received"),
+        let _ = control.send(how).await;
     }
+    // Keep the sender: dropping it would also mean "now".
+    std::future::pending::<()>().await;
 }

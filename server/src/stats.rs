@@ -9,6 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::warn;
 
+/// Number of [`Violation`] kinds.
+const KINDS: usize = 16;
+
 /// What a connection did wrong, or why it was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Violation {
@@ -38,11 +41,17 @@ pub enum Violation {
     Stalled,
     /// Fell too far behind on reliable events (1008).
     Lagging,
+    /// A missing, badly signed or expired join token (1008).
+    BadToken,
+    /// A resume token that is unknown, spent or past its grace (1008).
+    BadResume,
+    /// A browser handshake from an origin not on `--allowed-origin` (403).
+    ForbiddenOrigin,
 }
 
 impl Violation {
     /// Every kind, in a fixed order (the order of the counters).
-    pub const ALL: [Violation; 13] = [
+    pub const ALL: [Violation; KINDS] = [
         Violation::ServerFull,
         Violation::TooManyFromAddress,
         Violation::HandshakeTimeout,
@@ -56,6 +65,9 @@ impl Violation {
         Violation::Idle,
         Violation::Stalled,
         Violation::Lagging,
+        Violation::BadToken,
+        Violation::BadResume,
+        Violation::ForbiddenOrigin,
     ];
 
     /// Stable name, for logs and summaries.
@@ -74,6 +86,9 @@ impl Violation {
             Violation::Idle => "idle",
             Violation::Stalled => "stalled",
             Violation::Lagging => "lagging",
+            Violation::BadToken => "bad_token",
+            Violation::BadResume => "bad_resume",
+            Violation::ForbiddenOrigin => "forbidden_origin",
         }
     }
 
@@ -93,10 +108,12 @@ pub struct Stats {
     pub open: AtomicU64,
     /// Inputs dropped because a room's command channel was full.
     pub inputs_dropped: AtomicU64,
+    /// Sessions resumed with a session token (after a drop or a takeover).
+    pub resumed: AtomicU64,
     /// Violations, by [`Violation::ALL`] order.
-    violations: [AtomicU64; 13],
+    violations: [AtomicU64; KINDS],
     /// Per kind: the second (since the epoch) of the last log line.
-    last_logged: [AtomicU64; 13],
+    last_logged: [AtomicU64; KINDS],
 }
 
 impl Stats {

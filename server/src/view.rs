@@ -149,6 +149,7 @@ mod tests {
         let players = vec![PlayerFrame {
             entity_index: 0,
             ack_input_seq: tick,
+            conn: 1,
         }];
         Arc::new(Frame::new(Tick(tick), entities, grid, players))
     }

@@ -1,11 +1,13 @@
-//! A player who disconnects or leaves is removed for everyone who saw them.
+//! A player who leaves, or disconnects and does not resume, is removed for
+//! everyone who saw them.
 
 mod common;
 
-use common::{TestServer, config, expect_close, join, next_snapshot};
+use common::{TestServer, config, expect_close, join, next_snapshot, snapshot_with_event};
 use snapwire_bot::GameClient;
 use snapwire_server::Config;
 use snapwire_shared::{ClientMsg, EntityId, PlayerId, ServerEvent};
+use std::time::Duration;
 
 /// Reads `watcher`'s snapshots until `entity` is removed, checking that the
 /// same snapshot announces that `player` left.
@@ -27,12 +29,14 @@ async fn await_removal(watcher: &mut GameClient, entity: EntityId, player: Playe
 fn full_view() -> Config {
     Config {
         view_radius: 0.0,
+        // Dropped players wait this long to resume (see resume.rs).
+        resume_grace: Duration::from_millis(300),
         ..config()
     }
 }
 
 #[tokio::test]
-async fn a_dropped_connection_is_removed_for_everyone() {
+async fn a_dropped_connection_is_removed_for_everyone_after_the_resume_grace() {
     let server = TestServer::start(full_view()).await;
     let (mut watcher, _) = join(&server, "watcher").await;
     let (mut leaver, lw) = join(&server, "dropper").await;
@@ -45,6 +49,8 @@ async fn a_dropped_connection_is_removed_for_everyone() {
     }
     next_snapshot(&mut leaver).await;
     drop(leaver); // no close frame: the TCP connection just ends
+    let dropped = ServerEvent::PlayerDropped { player: lw.player };
+    snapshot_with_event(&mut watcher, |e| *e == dropped).await;
     await_removal(&mut watcher, lw.entity, lw.player).await;
     server.stop().await;
 }

@@ -26,11 +26,13 @@ fn valid_messages() -> Vec<Vec<u8>> {
             protocol_version: PROTOCOL_VERSION,
             name: "garbage".into(),
             resume_token: None,
+            auth_token: None,
         },
         ClientMsg::Hello {
             protocol_version: PROTOCOL_VERSION,
             name: "🦀".repeat(8),
             resume_token: Some(SessionToken([0xaa; 16])),
+            auth_token: None,
         },
         ClientMsg::Input(InputCmd {
             seq: 7,

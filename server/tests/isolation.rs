@@ -75,6 +75,7 @@ async fn attack(url: String, addr: std::net::SocketAddr, kind: usize) {
                                 protocol_version: PROTOCOL_VERSION + 1,
                                 name: "x".into(),
                                 resume_token: None,
+                                auth_token: None,
                             })
                             .unwrap(),
                         ),

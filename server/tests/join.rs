@@ -49,6 +49,7 @@ fn hello(version: u16) -> ClientMsg {
         protocol_version: version,
         name: "x".into(),
         resume_token: None,
+        auth_token: None,
     }
 }
 
@@ -145,6 +146,7 @@ async fn a_name_that_is_too_long_is_closed_with_1007() {
         protocol_version: PROTOCOL_VERSION,
         name: "n".repeat(33),
         resume_token: None,
+        auth_token: None,
     };
     client.send(&msg).await.unwrap();
     assert_eq!(expect_close(&mut client).await.0, close::INVALID_PAYLOAD);

@@ -221,12 +221,16 @@ mod tests {
             (
                 any::<u16>(),
                 ".{0,40}",
-                proptest::option::of(any::<[u8; 16]>())
+                proptest::option::of(any::<[u8; 16]>()),
+                proptest::option::of(".{0,80}")
             )
-                .prop_map(|(protocol_version, name, tok)| ClientMsg::Hello {
-                    protocol_version,
-                    name,
-                    resume_token: tok.map(SessionToken),
+                .prop_map(|(protocol_version, name, tok, auth_token)| {
+                    ClientMsg::Hello {
+                        protocol_version,
+                        name,
+                        resume_token: tok.map(SessionToken),
+                        auth_token,
+                    }
                 }),
             (
                 any::<u32>(),

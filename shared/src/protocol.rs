@@ -15,6 +15,8 @@ pub const SUBPROTOCOL: &str = "snapwire.v1";
 pub const PLAY_PATH: &str = "/play";
 /// Longest display name accepted in `Hello`, in UTF-8 bytes.
 pub const MAX_NAME_BYTES: usize = 32;
+/// Longest join token accepted in `Hello`, in bytes.
+pub const MAX_AUTH_TOKEN_BYTES: usize = 2048;
 
 /// A message from a client to the server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,8 +27,12 @@ pub enum ClientMsg {
         protocol_version: u16,
         /// Display name shown to other players, at most [`MAX_NAME_BYTES`].
         name: String,
-        /// Token from an earlier `Welcome`, to resume a dropped session.
+        /// Token from the latest `Welcome`, to resume a dropped session:
+        /// the same player and entity, if the server still holds them.
         resume_token: Option<SessionToken>,
+        /// Signed join token (a JWT) from the game's backend; required when
+        /// the server runs with an auth secret, ignored otherwise.
+        auth_token: Option<String>,
     },
     /// The player's controls for one tick.
     Input(InputCmd),
@@ -180,6 +186,23 @@ pub enum ServerEvent {
         /// Who.
         player: PlayerId,
     },
+    /// A player's connection dropped; their entity stays (idle) for the
+    /// server's resume grace, then a `PlayerLeft` follows unless they resume.
+    PlayerDropped {
+        /// Who.
+        player: PlayerId,
+    },
+    /// A dropped player reconnected and controls their entity again.
+    PlayerResumed {
+        /// Who.
+        player: PlayerId,
+    },
+    /// The server is shutting down: it keeps the game running for
+    /// `closes_in_ms` more milliseconds, then closes with 1001.
+    ServerDraining {
+        /// Time left before the close, milliseconds.
+        closes_in_ms: u32,
+    },
 }
 
 /// WebSocket close codes the server uses, and their reasons.
@@ -200,6 +223,10 @@ pub mod close {
     pub const MESSAGE_TOO_BIG: u16 = 1009;
     /// Server error: something went wrong on the server's side.
     pub const INTERNAL_ERROR: u16 = 1011;
+    /// Try again later: the room named by the join token is full.
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// The session was resumed on another connection (application code).
+    pub const SESSION_REPLACED: u16 = 4001;
 
     /// Reason sent with [`NORMAL`] after `Leave`.
     pub const REASON_BYE: &str = "bye";
@@ -223,6 +250,17 @@ pub mod close {
     /// Reason sent with [`POLICY_VIOLATION`] to a client that did not answer
     /// a WebSocket Ping within the stall timeout.
     pub const REASON_NOT_READING: &str = "not reading";
+    /// Reason sent with [`POLICY_VIOLATION`] for a missing, badly signed or
+    /// expired join token; it never says which.
+    pub const REASON_INVALID_TOKEN: &str = "invalid token";
+    /// Reason sent with [`POLICY_VIOLATION`] for a resume token that is
+    /// unknown, already spent, or whose grace has passed.
+    pub const REASON_INVALID_RESUME: &str = "invalid resume token";
+    /// Reason sent with [`SESSION_REPLACED`] to the old connection of a
+    /// session that resumed on a new one.
+    pub const REASON_REPLACED: &str = "session resumed elsewhere";
+    /// Reason sent with [`TRY_AGAIN_LATER`] when the token's room is full.
+    pub const REASON_ROOM_FULL: &str = "room full";
     /// Reason sent with [`POLICY_VIOLATION`] to a client whose reliable events
     /// piled up because it stopped reading.
     pub const REASON_LAGGING: &str = "too far behind";

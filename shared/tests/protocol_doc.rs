@@ -131,6 +131,7 @@ fn hello_example() -> ClientMsg {
         protocol_version: 1,
         name: "ann".to_owned(),
         resume_token: None,
+        auth_token: None,
     }
 }
 

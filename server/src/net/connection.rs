@@ -9,15 +9,16 @@
 //! through [`Stats`](crate::stats::Stats), and never touch another
 //! connection.
 
-use super::handshake::check_upgrade;
+use super::handshake::{Refused, check_upgrade};
 use super::limits::Admission;
 use super::listener::Shared;
-use crate::room::JoinError;
+use super::transport::{self, Transport};
+use crate::room::{JoinError, JoinRequest, Joined};
 use crate::stats::Violation;
 use futures_util::{SinkExt, StreamExt};
-use snapwire_shared::ClientMsg;
 use snapwire_shared::codec;
-use snapwire_shared::protocol::{MAX_NAME_BYTES, PROTOCOL_VERSION, close};
+use snapwire_shared::protocol::{MAX_AUTH_TOKEN_BYTES, MAX_NAME_BYTES, PROTOCOL_VERSION, close};
+use snapwire_shared::{ClientMsg, SessionToken};
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,13 +26,14 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout, timeout_at};
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{WebSocketStream, accept_hdr_async_with_config};
 use tracing::debug;
 
-pub(super) type Ws = WebSocketStream<TcpStream>;
+pub(super) type Ws = WebSocketStream<Transport>;
 
 /// How long the server waits for the client's side of a close handshake.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
@@ -85,12 +87,28 @@ pub(crate) async fn serve(
     let _admission = admission;
     // Snapshots are small and latency-sensitive: never wait to coalesce.
     let _ = stream.set_nodelay(true);
-    let deadline = Instant::now() + shared.config.handshake_timeout;
-    let ws_config = super::ws_config(shared.config.max_message_bytes);
-    let upgrade = accept_hdr_async_with_config(stream, check_upgrade, Some(ws_config));
-    let mut ws = match timeout_at(deadline, upgrade).await {
+    let config = &shared.config;
+    let deadline = Instant::now() + config.handshake_timeout;
+    let ws_config = super::ws_config(config.max_message_bytes);
+    let mut refused = None;
+    let upgrade = async {
+        let transport = transport::accept(stream, config.tls.as_ref())
+            .await
+            .map_err(WsError::Io)?;
+        // The error type is tungstenite's `Callback`'s.
+        #[allow(clippy::result_large_err)]
+        let check = |req: &Request, resp: Response| {
+            check_upgrade(req, resp, &config.allowed_origins, &mut refused)
+        };
+        accept_hdr_async_with_config(transport, check, Some(ws_config)).await
+    };
+    let upgraded = timeout_at(deadline, upgrade).await;
+    let mut ws = match upgraded {
         Ok(Ok(ws)) => ws,
         Ok(Err(error)) => {
+            if refused == Some(Refused::Origin) {
+                stats.violation(Violation::ForbiddenOrigin, peer, "origin not allowed (403)");
+            }
             debug!(%peer, %error, "upgrade refused or failed");
             return;
         }
@@ -99,16 +117,18 @@ pub(crate) async fn serve(
             return;
         }
     };
-    let outcome = match await_hello(&mut ws, deadline, shared.config.max_message_bytes).await {
-        Ok(name) => match shared.rooms.join(name).await {
+    let outcome = match await_hello(&mut ws, deadline, config.max_message_bytes).await {
+        Ok(hello) => match admit(&shared, hello).await {
             Ok(joined) => {
                 stats.joined.fetch_add(1, Ordering::Relaxed);
+                if joined.resumed {
+                    stats.resumed.fetch_add(1, Ordering::Relaxed);
+                }
                 super::session::Session::new(peer, &shared, joined)
                     .run(&mut ws)
                     .await
             }
-            Err(e @ JoinError::ShuttingDown) => Outcome::close(close::GOING_AWAY, e.to_string()),
-            Err(e @ JoinError::RoomGone) => Outcome::close(close::INTERNAL_ERROR, e.to_string()),
+            Err(outcome) => outcome,
         },
         Err(outcome) => outcome,
     };
@@ -161,8 +181,63 @@ pub(super) fn decode(bytes: &[u8], limit: usize) -> Result<ClientMsg, Outcome> {
     })
 }
 
-/// Waits for a valid `Hello` until `deadline`; returns the player's name.
-async fn await_hello(ws: &mut Ws, deadline: Instant, limit: usize) -> Result<String, Outcome> {
+/// What a valid `Hello` asked for.
+struct Hello {
+    name: String,
+    resume_token: Option<SessionToken>,
+    auth_token: Option<String>,
+}
+
+/// Joins the room the `Hello` asks for, or resumes its session.
+///
+/// A resume token is a credential of its own (unguessable, single use,
+/// issued to a player who was admitted, valid for the resume grace), so a
+/// resume needs no join token. Otherwise, with an auth secret configured,
+/// the join token decides who the player is and where they go.
+async fn admit(shared: &Shared, hello: Hello) -> Result<Joined, Outcome> {
+    if shared.draining() {
+        return Err(Outcome::close(close::GOING_AWAY, close::REASON_SHUTDOWN));
+    }
+    let joined = if let Some(token) = hello.resume_token {
+        shared.rooms.resume(token).await
+    } else {
+        let request = match &shared.config.auth {
+            Some(auth) => {
+                let identity = hello
+                    .auth_token
+                    .as_deref()
+                    .and_then(|t| auth.verify(t).ok())
+                    .ok_or_else(|| {
+                        Outcome::violation(
+                            Violation::BadToken,
+                            close::POLICY_VIOLATION,
+                            close::REASON_INVALID_TOKEN,
+                        )
+                    })?;
+                JoinRequest {
+                    name: identity.name,
+                    player: Some(identity.player),
+                    room: identity.room,
+                }
+            }
+            None => JoinRequest::named(hello.name),
+        };
+        shared.rooms.join(request).await
+    };
+    joined.map_err(|e| match e {
+        JoinError::ShuttingDown => Outcome::close(close::GOING_AWAY, close::REASON_SHUTDOWN),
+        JoinError::RoomGone => Outcome::close(close::INTERNAL_ERROR, e.to_string()),
+        JoinError::RoomFull => Outcome::close(close::TRY_AGAIN_LATER, close::REASON_ROOM_FULL),
+        JoinError::InvalidResume => Outcome::violation(
+            Violation::BadResume,
+            close::POLICY_VIOLATION,
+            close::REASON_INVALID_RESUME,
+        ),
+    })
+}
+
+/// Waits for a valid `Hello` until `deadline`.
+async fn await_hello(ws: &mut Ws, deadline: Instant, limit: usize) -> Result<Hello, Outcome> {
     loop {
         let msg = match timeout_at(deadline, ws.next()).await {
             Err(_) => {
@@ -186,7 +261,8 @@ async fn await_hello(ws: &mut Ws, deadline: Instant, limit: usize) -> Result<Str
             ClientMsg::Hello {
                 protocol_version,
                 name,
-                resume_token: _,
+                resume_token,
+                auth_token,
             } => {
                 if protocol_version != PROTOCOL_VERSION {
                     Err(Outcome::violation(
@@ -202,10 +278,21 @@ async fn await_hello(ws: &mut Ws, deadline: Instant, limit: usize) -> Result<Str
                         close::INVALID_PAYLOAD,
                         format!("name longer than {MAX_NAME_BYTES} bytes"),
                     ))
+                } else if auth_token
+                    .as_ref()
+                    .is_some_and(|t| t.len() > MAX_AUTH_TOKEN_BYTES)
+                {
+                    Err(Outcome::violation(
+                        Violation::InvalidValue,
+                        close::INVALID_PAYLOAD,
+                        format!("auth token longer than {MAX_AUTH_TOKEN_BYTES} bytes"),
+                    ))
                 } else {
-                    // Resuming a session comes with reconnection support; until
-                    // then a resume token is ignored and the player joins anew.
-                    Ok(name)
+                    Ok(Hello {
+                        name,
+                        resume_token,
+                        auth_token,
+                    })
                 }
             }
             _ => Err(Outcome::violation(

@@ -1,19 +1,62 @@
-//! The HTTP side of the WebSocket upgrade: path and subprotocol checks.
+//! The HTTP side of the WebSocket upgrade: path, origin and subprotocol
+//! checks.
 
 use snapwire_shared::protocol::{PLAY_PATH, SUBPROTOCOL};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
 
-/// Accepts an upgrade to `/play` that offers the `snapwire.v1` subprotocol,
-/// and answers it with that subprotocol; refuses anything else with a plain
-/// HTTP error that says what was wrong.
-// The signature is tungstenite's `Callback`; the error type is theirs.
+/// Why an upgrade was refused, for counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// Another path, or no subprotocol: a client bug, not counted.
+    Request,
+    /// A browser origin not on the allowlist.
+    Origin,
+}
+
+/// Whether a handshake's `Origin` may connect: any when the allowlist is
+/// empty; none but the listed ones when a browser sends one; always when
+/// there is no `Origin` at all (native clients send none).
+pub(crate) fn origin_allowed(req: &Request, allowed: &[String]) -> bool {
+    if allowed.is_empty() {
+        return true;
+    }
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let origin = origin.trim().trim_end_matches('/');
+    allowed
+        .iter()
+        .any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+}
+
+/// Accepts an upgrade to `/play` from an allowed origin that offers the
+/// `snapwire.v1` subprotocol, and answers it with that subprotocol; refuses
+/// anything else with a plain HTTP error that says what was wrong, and
+/// records why in `refused`.
+// The error type is tungstenite's.
 #[allow(clippy::result_large_err)]
-pub(crate) fn check_upgrade(req: &Request, mut resp: Response) -> Result<Response, ErrorResponse> {
+pub(crate) fn check_upgrade(
+    req: &Request,
+    mut resp: Response,
+    allowed_origins: &[String],
+    refused: &mut Option<Refused>,
+) -> Result<Response, ErrorResponse> {
     if req.uri().path() != PLAY_PATH {
+        *refused = Some(Refused::Request);
         return Err(refuse(
             StatusCode::NOT_FOUND,
             format!("no such endpoint; the game is at {PLAY_PATH}\n"),
+        ));
+    }
+    if !origin_allowed(req, allowed_origins) {
+        *refused = Some(Refused::Origin);
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "origin not allowed\n".to_owned(),
         ));
     }
     let offered = req
@@ -24,6 +67,7 @@ pub(crate) fn check_upgrade(req: &Request, mut resp: Response) -> Result<Respons
         .flat_map(|v| v.split(','))
         .any(|p| p.trim() == SUBPROTOCOL);
     if !offered {
+        *refused = Some(Refused::Request);
         return Err(refuse(
             StatusCode::BAD_REQUEST,
             format!("missing WebSocket subprotocol: offer Sec-WebSocket-Protocol: {SUBPROTOCOL}\n"),
@@ -64,4 +108,41 @@ fn refuse(status: StatusCode, body: String) -> ErrorResponse {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(origin: Option<&str>) -> Request {
+        let mut b = Request::builder().uri("/play");
+        if let Some(o) = origin {
+            b = b.header(header::ORIGIN, o);
+        }
+        b.body(()).expect("a valid request")
+    }
+
+    #[test]
+    fn origins_are_matched_exactly_ignoring_case_and_a_final_slash() {
+        let allowed = vec!["https://game.example".to_owned()];
+        assert!(origin_allowed(&request(None), &allowed));
+        assert!(origin_allowed(
+            &request(Some("https://game.example")),
+            &allowed
+        ));
+        assert!(origin_allowed(
+            &request(Some("HTTPS://Game.Example/")),
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            &request(Some("https://evil.example")),
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            &request(Some("https://game.example.evil.example")),
+            &allowed
+        ));
+        assert!(!origin_allowed(&request(Some("null")), &allowed));
+        assert!(origin_allowed(&request(Some("https://evil.example")), &[]));
+    }
 }

@@ -1,11 +1,11 @@
-//! The accept loop and orderly shutdown.
+//! The accept loop, and orderly shutdown: an optional drain (clients told,
+//! the game still running), then 1001 to everyone.
 
 use super::limits::{ConnectionCaps, Refusal};
-use super::{connection, handshake};
+use super::{connection, handshake, transport};
 use crate::config::Config;
 use crate::room::RoomManager;
 use crate::stats::Violation;
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 use tracing::{info, warn};
 
 /// How long connections get to say goodbye (close 1001) on shutdown; with
@@ -28,7 +29,14 @@ const REFUSAL_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Answers an over-cap connection's upgrade request with HTTP 503 and a
 /// reason, so that clients can tell "full" from "down".
-async fn refuse(stream: TcpStream, refusal: Refusal) {
+async fn refuse(
+    stream: TcpStream,
+    refusal: Refusal,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+) {
+    let Ok(stream) = transport::accept(stream, tls.as_ref()).await else {
+        return;
+    };
     let upgrade = match refusal {
         Refusal::Full => tokio_tungstenite::accept_hdr_async(stream, handshake::refuse_full).await,
         Refusal::PerAddress => {
@@ -43,30 +51,61 @@ async fn refuse(stream: TcpStream, refusal: Refusal) {
 pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) rooms: Arc<RoomManager>,
+    /// True once connections must close (1001).
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// When draining, the moment connections will be closed.
+    pub(crate) drain: watch::Receiver<Option<Instant>>,
 }
 
-/// Serves the game on `listener` until `shutdown` completes, then closes
-/// every connection with 1001 and returns within about two seconds.
+impl Shared {
+    /// Whether the server is draining (or stopping): no new players.
+    pub(crate) fn draining(&self) -> bool {
+        self.drain.borrow().is_some() || *self.shutdown.borrow()
+    }
+}
+
+/// How a running server is asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    /// Stop accepting, tell every client (`ServerDraining`), keep the game
+    /// running for `Config::drain_timeout` (or until everyone has left),
+    /// then close everyone with 1001.
+    Drain,
+    /// Close everyone with 1001 now; also ends a drain early.
+    Now,
+}
+
+/// Serves the game on `listener` until asked to stop on `control`, then
+/// drains (if asked to and `drain_timeout` is not zero), closes every
+/// connection with 1001 and returns within about two seconds of the close.
+/// Dropping every sender of `control` counts as [`Shutdown::Now`].
 ///
-/// The binary calls this with a signal future; tests call it with a
-/// listener on `127.0.0.1:0` and a channel.
+/// The binary sends a `Drain` on the first SIGTERM or SIGINT and `Now` on
+/// the second; tests use [`ServerHandle`] on `127.0.0.1:0`.
 pub async fn run(
     listener: TcpListener,
     config: Config,
-    shutdown: impl Future<Output = ()>,
+    mut control: mpsc::Receiver<Shutdown>,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (drain_tx, drain_rx) = watch::channel(None);
     let rooms = RoomManager::new(config.room_settings(), stop_rx.clone());
     let shared = Arc::new(Shared {
         config,
         rooms,
         shutdown: stop_rx,
+        drain: drain_rx,
     });
     // Every connection task holds a clone; when all are dropped, `recv`
     // returns None and shutdown knows every connection has finished.
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     info!(addr = %listener.local_addr()?, config = ?shared.config, "listening");
+    if shared.config.tls.is_none() {
+        info!("serving plain ws:// (no TLS); use --tls-cert and --tls-key for wss://");
+    }
+    if shared.config.auth.is_none() {
+        warn!("no auth secret: anyone may join; use --auth-secret-file for signed join tokens");
+    }
     let caps = ConnectionCaps::new(
         shared.config.max_connections,
         shared.config.max_connections_per_ip,
@@ -74,13 +113,12 @@ pub async fn run(
     // Refusals are answered concurrently but not without bound: beyond this
     // many in flight, an over-cap connection is just closed.
     let refusals = Arc::new(Semaphore::new(MAX_REFUSALS_IN_FLIGHT));
-    tokio::pin!(shutdown);
     let mut summary = tokio::time::interval(SUMMARY_EVERY);
     summary.tick().await;
     let mut last_summary = Vec::new();
-    loop {
+    let drain = loop {
         tokio::select! {
-            _ = &mut shutdown => break,
+            request = control.recv() => break request == Some(Shutdown::Drain),
             _ = summary.tick() => {
                 let stats = &shared.config.stats;
                 let violations = stats.violation_counts();
@@ -114,8 +152,9 @@ pub async fn run(
                         };
                         shared.config.stats.violation(kind, peer, "connection refused with 503");
                         if let Ok(permit) = refusals.clone().try_acquire_owned() {
+                            let tls = shared.config.tls.clone();
                             tokio::spawn(async move {
-                                let _ = tokio::time::timeout(REFUSAL_TIMEOUT, refuse(stream, refusal)).await;
+                                let _ = tokio::time::timeout(REFUSAL_TIMEOUT, refuse(stream, refusal, tls)).await;
                                 drop(permit);
                             });
                         }
@@ -129,11 +168,26 @@ pub async fn run(
                 }
             }
         }
-    }
+    };
     drop(listener);
+    drop(alive_tx);
+    let drain_timeout = shared.config.drain_timeout;
+    if drain && !drain_timeout.is_zero() {
+        let deadline = Instant::now() + drain_timeout;
+        drain_tx.send_replace(Some(deadline));
+        info!(
+            ?drain_timeout,
+            open = shared.config.stats.open.load(Ordering::Relaxed),
+            "draining: no new players; clients told; the game runs on"
+        );
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => {}
+            _ = control.recv() => info!("second shutdown request: closing now"),
+            _ = alive_rx.recv() => info!("every client has left"),
+        }
+    }
     info!("shutting down: closing connections");
     stop_tx.send_replace(true);
-    drop(alive_tx);
     if tokio::time::timeout(SHUTDOWN_GRACE, alive_rx.recv())
         .await
         .is_err()
@@ -150,8 +204,8 @@ pub async fn run(
 pub struct ServerHandle {
     /// Where it listens.
     addr: std::net::SocketAddr,
-    /// Fires the shutdown.
-    stop: tokio::sync::oneshot::Sender<()>,
+    /// Asks for the shutdown.
+    control: mpsc::Sender<Shutdown>,
     /// The running server.
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -165,11 +219,13 @@ impl ServerHandle {
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(run(listener, config, async {
-            let _ = stopped.await;
-        }));
-        Ok(ServerHandle { addr, stop, task })
+        let (control, requests) = mpsc::channel(4);
+        let task = tokio::spawn(run(listener, config, requests));
+        Ok(ServerHandle {
+            addr,
+            control,
+            task,
+        })
     }
 
     /// The address it listens on.
@@ -177,14 +233,38 @@ impl ServerHandle {
         self.addr
     }
 
-    /// The game endpoint, `ws://ADDR/play`.
+    /// The game endpoint, `ws://ADDR/play` (the scheme is `wss` with TLS
+    /// configured: use [`ServerHandle::url_with_scheme`]).
     pub fn url(&self) -> String {
-        format!("ws://{}{}", self.addr, snapwire_shared::protocol::PLAY_PATH)
+        self.url_with_scheme("ws")
+    }
+
+    /// The game endpoint with the given scheme, for example
+    /// `wss://localhost:PORT/play` with `"wss"`: TLS clients must name a
+    /// host the certificate is for, so this uses `localhost` for loopback.
+    pub fn url_with_scheme(&self, scheme: &str) -> String {
+        let host = if self.addr.ip().is_loopback() && scheme == "wss" {
+            format!("localhost:{}", self.addr.port())
+        } else {
+            self.addr.to_string()
+        };
+        format!("{scheme}://{host}{}", snapwire_shared::protocol::PLAY_PATH)
+    }
+
+    /// Asks for a shutdown without waiting for it: a second request during
+    /// a drain ends it early.
+    pub async fn request(&self, how: Shutdown) {
+        let _ = self.control.send(how).await;
     }
 
     /// Shuts down (close 1001 to everyone) and waits for the server to end.
     pub async fn stop(self) -> std::io::Result<()> {
-        let _ = self.stop.send(());
+        self.request(Shutdown::Now).await;
+        self.finished().await
+    }
+
+    /// Waits for the server to end (after a [`ServerHandle::request`]).
+    pub async fn finished(self) -> std::io::Result<()> {
         self.task.await.map_err(std::io::Error::other)?
     }
 }

@@ -5,8 +5,9 @@ mod handshake;
 mod limits;
 pub mod listener;
 mod session;
+pub mod transport;
 
-pub use listener::{ServerHandle, run};
+pub use listener::{ServerHandle, Shutdown, run};
 
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 

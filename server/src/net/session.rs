@@ -11,16 +11,15 @@
 use super::connection::{Outcome, Ws, decode, read_failure, text_frame};
 use super::limits::TokenBucket;
 use super::listener::Shared;
-use crate::room::{Joined, PlayerKey, RoomCmd, RoomManager, Roster};
+use crate::room::{Joined, PlayerKey, RoomCmd, Roster};
 use crate::stats::Violation;
 use crate::view::ClientView;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use snapwire_shared::codec;
 use snapwire_shared::protocol::close;
-use snapwire_shared::{ClientMsg, PlayerId, RoomId, ServerEvent, ServerMsg, Tick};
+use snapwire_shared::{ClientMsg, PlayerId, ServerEvent, ServerMsg, Tick};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio::sync::broadcast::error::TryRecvError;
 use tokio::sync::mpsc::{self, error::TrySendError};
@@ -28,17 +27,24 @@ use tokio::time::{Instant, timeout};
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 use tracing::{info, warn};
 
-/// Leaves the room when the connection ends, however it ends.
+/// Tells the room when the connection ends, however it ends: the player
+/// leaves at once, or (`resumable`) waits for the resume grace.
 struct Seat {
-    rooms: Arc<RoomManager>,
-    room: RoomId,
     commands: mpsc::Sender<RoomCmd>,
     key: PlayerKey,
+    conn: u32,
+    /// Whether the player may come back with its session token; true until
+    /// the session ends by `Leave` or by breaking a rule.
+    resumable: bool,
 }
 
 impl Drop for Seat {
     fn drop(&mut self) {
-        let leave = RoomCmd::Leave { player: self.key };
+        let leave = RoomCmd::Disconnected {
+            player: self.key,
+            conn: self.conn,
+            resumable: self.resumable,
+        };
         if let Err(TrySendError::Full(leave)) = self.commands.try_send(leave) {
             // The room drains its queue every tick; wait for space off-task.
             let commands = self.commands.clone();
@@ -48,7 +54,17 @@ impl Drop for Seat {
                 });
             }
         }
-        self.rooms.release(self.room);
+    }
+}
+
+/// Whether a session that ended this way may be resumed: a dropped or
+/// stalled connection may (the usual mobile blip), a `Leave`, a replaced
+/// session or a client closed for breaking the rules may not.
+fn resumable(outcome: &Outcome) -> bool {
+    match outcome {
+        Outcome::Gone | Outcome::PeerClosed => true,
+        Outcome::Close(_, _, Some(kind)) => matches!(kind, Violation::Idle | Violation::Stalled),
+        Outcome::Close(code, _, None) => *code == close::GOING_AWAY,
     }
 }
 
@@ -63,8 +79,10 @@ pub(super) struct Session<'a> {
     peer: SocketAddr,
     shared: &'a Shared,
     joined: Joined,
-    _seat: Seat,
+    seat: Seat,
     view: ClientView,
+    /// A `ServerDraining` to send with the next snapshot.
+    drain_notice: Option<ServerEvent>,
     /// Everyone present at join, announced first, a few per snapshot.
     roster: Roster,
     /// How much of `roster` has been sent.
@@ -95,10 +113,10 @@ pub(super) struct Session<'a> {
 impl<'a> Session<'a> {
     pub(super) fn new(peer: SocketAddr, shared: &'a Shared, mut joined: Joined) -> Self {
         let seat = Seat {
-            rooms: shared.rooms.clone(),
-            room: joined.room,
             commands: joined.commands.clone(),
             key: joined.key,
+            conn: joined.conn,
+            resumable: true,
         };
         let now = Instant::now();
         let cfg = &shared.config;
@@ -110,7 +128,8 @@ impl<'a> Session<'a> {
             roster_sent: 0,
             pending_events: VecDeque::new(),
             joined,
-            _seat: seat,
+            seat,
+            drain_notice: None,
             view: ClientView::new(cfg.view_radius),
             due_events: Vec::new(),
             buf: Vec::with_capacity(512),
@@ -147,13 +166,15 @@ impl<'a> Session<'a> {
 
     pub(super) async fn run(mut self, ws: &mut Ws) -> Outcome {
         let (peer, player, room) = (self.peer, self.player(), self.joined.room);
-        info!(%peer, %player, %room, entity = %self.joined.welcome.entity, "player joined");
+        let resumed = self.joined.resumed;
+        info!(%peer, %player, %room, entity = %self.joined.welcome.entity, resumed, "player joined");
         let welcome = ServerMsg::Welcome(self.joined.welcome.clone());
         let outcome = match self.encode_and_write(ws, &welcome).await {
             Ok(()) => self.serve_loop(ws).await,
             Err(o) => o,
         };
-        info!(%peer, %player, %room, inputs_dropped = self.inputs_dropped, last_tick = self.view.base_tick().0, "player left");
+        self.seat.resumable = resumable(&outcome);
+        info!(%peer, %player, %room, inputs_dropped = self.inputs_dropped, last_tick = self.view.base_tick().0, resumable = self.seat.resumable, "player left");
         // In-band as well as in the close frame, for clients whose WebSocket
         // API hides close reasons.
         if let Outcome::Close(code, reason, _) = &outcome
@@ -177,10 +198,20 @@ impl<'a> Session<'a> {
 
     async fn serve_loop(&mut self, ws: &mut Ws) -> Outcome {
         let mut shutdown = self.shared.shutdown.clone();
+        let mut drain = self.shared.drain.clone();
         loop {
             let step = tokio::select! {
                 biased;
                 _ = super::stopped(&mut shutdown) => Err(Outcome::close(close::GOING_AWAY, close::REASON_SHUTDOWN)),
+                Ok(()) = drain.changed(), if self.drain_notice.is_none() => {
+                    if let Some(deadline) = *drain.borrow_and_update() {
+                        let left = deadline.saturating_duration_since(Instant::now());
+                        self.drain_notice = Some(ServerEvent::ServerDraining {
+                            closes_in_ms: u32::try_from(left.as_millis()).unwrap_or(u32::MAX),
+                        });
+                    }
+                    Ok(())
+                }
                 changed = self.joined.frames.changed() => match changed {
                     Ok(()) => match self.drain_messages(ws).await {
                         Ok(()) => self.on_frame(ws).await,
@@ -241,6 +272,17 @@ impl<'a> Session<'a> {
                 .await?;
         }
         let frame = self.joined.frames.borrow_and_update().clone();
+        // A frame after this connection's admission names the connection in
+        // control of the player; another one means the session was resumed
+        // on a new connection (or the player is gone).
+        if frame.tick.is_newer_than(self.joined.welcome.tick)
+            && frame.players.get(self.joined.key.0).map(|p| p.conn) != Some(self.joined.conn)
+        {
+            return Err(Outcome::close(
+                close::SESSION_REPLACED,
+                close::REASON_REPLACED,
+            ));
+        }
         loop {
             match self.joined.events.try_recv() {
                 Ok(e) => {
@@ -267,6 +309,7 @@ impl<'a> Session<'a> {
         // (the roster of a big room on join) is spread over the next few,
         // so no message, and no connection's write buffer, grows with the
         // room (tungstenite keeps the capacity of the largest message).
+        self.due_events.extend(self.drain_notice.take());
         while self.due_events.len() < MAX_EVENTS_PER_SNAPSHOT {
             let Some(e) = self.roster.get(self.roster_sent) else {
                 // Delivered: let the shared list go.

@@ -15,6 +15,9 @@ pub struct PlayerFrame {
     pub entity_index: u32,
     /// The last input seq the room applied for this player.
     pub ack_input_seq: u32,
+    /// Which connection controls the player (unique in the room, never 0):
+    /// a connection that sees another value here has been replaced.
+    pub conn: u32,
 }
 
 impl PlayerFrame {
@@ -22,6 +25,7 @@ impl PlayerFrame {
     pub const VACANT: PlayerFrame = PlayerFrame {
         entity_index: u32::MAX,
         ack_input_seq: 0,
+        conn: 0,
     };
 }
 

@@ -3,7 +3,7 @@
 use super::frame::Frame;
 use super::task::{Room, RoomSettings};
 use super::{PlayerKey, RoomCmd, Roster};
-use snapwire_shared::{PlayerId, RoomId, ServerEvent, Tick, Welcome};
+use snapwire_shared::{PlayerId, RoomId, ServerEvent, SessionToken, Tick, Welcome};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,6 +17,10 @@ pub struct Joined {
     pub room: RoomId,
     /// The player's slot, for commands and for looking itself up in frames.
     pub key: PlayerKey,
+    /// This connection's number; frames name the connection in control.
+    pub conn: u32,
+    /// Whether this continues an existing player (resume or takeover).
+    pub resumed: bool,
     /// The message to send the client first.
     pub welcome: Welcome,
     /// `PlayerJoined` for everyone already present, to send first.
@@ -30,11 +34,29 @@ pub struct Joined {
     pub(crate) commands: mpsc::Sender<RoomCmd>,
 }
 
+impl Joined {
+    fn new(room: RoomId, a: Admission, commands: mpsc::Sender<RoomCmd>) -> Self {
+        Joined {
+            room,
+            key: a.key,
+            conn: a.conn,
+            resumed: a.resumed,
+            welcome: a.welcome,
+            roster: a.roster,
+            frames: a.frames,
+            events: a.events,
+            commands,
+        }
+    }
+}
+
 /// The room's half of [`Joined`]: everything but the command channel, which
 /// the manager adds.
 #[derive(Debug)]
 pub(crate) struct Admission {
     pub(crate) key: PlayerKey,
+    pub(crate) conn: u32,
+    pub(crate) resumed: bool,
     pub(crate) welcome: Welcome,
     pub(crate) roster: Roster,
     pub(crate) frames: watch::Receiver<Arc<Frame>>,
@@ -50,6 +72,35 @@ pub enum JoinError {
     /// The room stopped between reservation and join (should not happen).
     #[error("room unavailable")]
     RoomGone,
+    /// The room asked for (by a join token) has no free seat.
+    #[error("room full")]
+    RoomFull,
+    /// The resume token is unknown, spent, or its grace has passed.
+    #[error("invalid resume token")]
+    InvalidResume,
+}
+
+/// Who joins, and where.
+#[derive(Debug, Clone, Default)]
+pub struct JoinRequest {
+    /// Display name.
+    pub name: String,
+    /// The player's id, from a verified join token; `None`: the server
+    /// assigns one. A player already in the room is taken over.
+    pub player: Option<PlayerId>,
+    /// The room to join (created if it does not exist); `None`: the first
+    /// room with space.
+    pub room: Option<RoomId>,
+}
+
+impl JoinRequest {
+    /// An anonymous player, placed in the first room with space.
+    pub fn named(name: impl Into<String>) -> Self {
+        JoinRequest {
+            name: name.into(),
+            ..JoinRequest::default()
+        }
+    }
 }
 
 /// The rooms of one server.
@@ -109,47 +160,95 @@ impl RoomManager {
         self.rooms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Puts a player in the first room with space, creating one if needed.
-    pub async fn join(self: &Arc<Self>, name: String) -> Result<Joined, JoinError> {
+    /// Puts a player in the room it asks for, or the first room with
+    /// space, creating one if needed.
+    pub async fn join(self: &Arc<Self>, request: JoinRequest) -> Result<Joined, JoinError> {
         if *self.shutdown.borrow() {
             return Err(JoinError::ShuttingDown);
         }
-        let (room, commands) = self.reserve();
-        let player = PlayerId(self.next_player.fetch_add(1, Ordering::Relaxed));
+        let (room, commands) = self.reserve(request.room)?;
+        let player = request
+            .player
+            .unwrap_or_else(|| PlayerId(self.next_player.fetch_add(1, Ordering::Relaxed)));
         let (reply, answer) = oneshot::channel();
         let sent = commands
             .send(RoomCmd::Join {
                 player,
-                name,
+                name: request.name,
                 reply,
             })
             .await;
         match (sent, answer.await) {
-            (Ok(()), Ok(a)) => Ok(Joined {
-                room,
-                key: a.key,
-                welcome: a.welcome,
-                roster: a.roster,
-                frames: a.frames,
-                events: a.events,
-                commands,
-            }),
+            (Ok(()), Ok(a)) => Ok(Joined::new(room, a, commands)),
             _ => {
-                self.release(room);
+                self.release_seats(room, 1);
                 Err(JoinError::RoomGone)
             }
         }
     }
 
-    fn reserve(self: &Arc<Self>) -> (RoomId, mpsc::Sender<RoomCmd>) {
+    /// Gives the player that `token` resumes to a new connection.
+    pub async fn resume(self: &Arc<Self>, token: SessionToken) -> Result<Joined, JoinError> {
+        if *self.shutdown.borrow() {
+            return Err(JoinError::ShuttingDown);
+        }
+        // The room's id is the token's first four bytes (see the room).
+        let mut id = [0u8; 4];
+        id.copy_from_slice(&token.0[..4]);
+        let room = RoomId(u32::from_le_bytes(id));
+        let commands = self
+            .lock()
+            .by_id
+            .get(&room)
+            .map(|r| r.commands.clone())
+            .ok_or(JoinError::InvalidResume)?;
+        let (reply, answer) = oneshot::channel();
+        if commands
+            .send(RoomCmd::Resume { token, reply })
+            .await
+            .is_err()
+        {
+            return Err(JoinError::InvalidResume);
+        }
+        match answer.await {
+            Ok(Some(a)) => Ok(Joined::new(room, a, commands)),
+            _ => Err(JoinError::InvalidResume),
+        }
+    }
+
+    fn reserve(
+        self: &Arc<Self>,
+        wanted: Option<RoomId>,
+    ) -> Result<(RoomId, mpsc::Sender<RoomCmd>), JoinError> {
         let mut rooms = self.lock();
         let capacity = self.settings.capacity.max(1);
-        if let Some((id, entry)) = rooms.by_id.iter_mut().find(|(_, r)| r.occupancy < capacity) {
+        let existing = match wanted {
+            Some(id) => match rooms.by_id.get_mut(&id) {
+                Some(entry) if entry.occupancy >= capacity => return Err(JoinError::RoomFull),
+                Some(entry) => Some((id, entry)),
+                None => None,
+            },
+            None => rooms
+                .by_id
+                .iter_mut()
+                .find(|(_, r)| r.occupancy < capacity)
+                .map(|(id, r)| (*id, r)),
+        };
+        if let Some((id, entry)) = existing {
             entry.occupancy += 1;
-            return (*id, entry.commands.clone());
+            return Ok((id, entry.commands.clone()));
         }
-        rooms.next_id += 1;
-        let id = RoomId(rooms.next_id);
+        let id = match wanted {
+            Some(id) => id,
+            None => loop {
+                // Skip ids that join tokens took.
+                rooms.next_id = rooms.next_id.wrapping_add(1);
+                let id = RoomId(rooms.next_id);
+                if !rooms.by_id.contains_key(&id) {
+                    break id;
+                }
+            },
+        };
         // Room commands are drained once per tick: room for a few inputs per
         // player per tick plus joins and leaves.
         let (tx, rx) = mpsc::channel(capacity.saturating_mul(4).max(1024));
@@ -163,13 +262,14 @@ impl RoomManager {
             },
         );
         info!(room = %id, capacity, "room created");
-        (id, tx)
+        Ok((id, tx))
     }
 
-    /// Frees a seat taken by [`RoomManager::join`].
-    pub fn release(&self, room: RoomId) {
+    /// Frees seats taken by [`RoomManager::join`]: the room calls this when
+    /// players are gone for good (left, or not resumed within the grace).
+    pub(crate) fn release_seats(&self, room: RoomId, seats: usize) {
         if let Some(entry) = self.lock().by_id.get_mut(&room) {
-            entry.occupancy = entry.occupancy.saturating_sub(1);
+            entry.occupancy = entry.occupancy.saturating_sub(seats);
         }
     }
 
@@ -213,16 +313,36 @@ mod tests {
             view_radius: 300.0,
             capacity,
             empty_grace: Duration::from_secs(1),
+            resume_grace: Duration::from_secs(10),
             rules: Arc::new(|| Box::new(Arena)),
         }
     }
 
     async fn leave(m: &RoomManager, j: &Joined) {
+        let before = occupancy(m, j.room);
         j.commands
-            .send(RoomCmd::Leave { player: j.key })
+            .send(RoomCmd::Disconnected {
+                player: j.key,
+                conn: j.conn,
+                resumable: false,
+            })
             .await
             .expect("the room is running");
-        m.release(j.room);
+        // The room frees the seat on its next tick.
+        eventually(|| occupancy(m, j.room) < before).await;
+    }
+
+    async fn join(m: &Arc<RoomManager>, name: &str) -> Joined {
+        m.join(JoinRequest::named(name))
+            .await
+            .expect("join should succeed")
+    }
+
+    fn occupancy(m: &RoomManager, room: RoomId) -> usize {
+        m.rooms()
+            .iter()
+            .find(|r| r.id == room)
+            .map_or(0, |r| r.players)
     }
 
     /// Lets virtual time pass until `cond` holds; fails after a minute of it.
@@ -240,9 +360,9 @@ mod tests {
     async fn joins_fill_the_first_room_with_space_then_open_another() {
         let (_stop, stopped) = watch::channel(false);
         let m = RoomManager::new(settings(2), stopped);
-        let a = m.join("a".into()).await.expect("join should succeed");
-        let b = m.join("b".into()).await.expect("join should succeed");
-        let c = m.join("c".into()).await.expect("join should succeed");
+        let a = join(&m, "a").await;
+        let b = join(&m, "b").await;
+        let c = join(&m, "c").await;
         assert_eq!(a.room, b.room);
         assert_ne!(a.room, c.room);
         assert_eq!(
@@ -260,7 +380,7 @@ mod tests {
         );
         // A seat freed in the first room is taken before the second room's.
         leave(&m, &b).await;
-        let d = m.join("d".into()).await.expect("join should succeed");
+        let d = join(&m, "d").await;
         assert_eq!(d.room, a.room);
     }
 
@@ -268,8 +388,8 @@ mod tests {
     async fn empty_rooms_are_disposed_after_the_grace_time() {
         let (_stop, stopped) = watch::channel(false);
         let m = RoomManager::new(settings(1), stopped);
-        let a = m.join("a".into()).await.expect("join should succeed");
-        let b = m.join("b".into()).await.expect("join should succeed");
+        let a = join(&m, "a").await;
+        let b = join(&m, "b").await;
         leave(&m, &b).await;
         let emptied = tokio::time::Instant::now();
         eventually(|| m.rooms().len() == 1).await;
@@ -290,12 +410,60 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_dropped_player_keeps_its_seat_for_the_resume_grace() {
+        let (_stop, stopped) = watch::channel(false);
+        let m = RoomManager::new(settings(1), stopped);
+        let a = join(&m, "a").await;
+        a.commands
+            .send(RoomCmd::Disconnected {
+                player: a.key,
+                conn: a.conn,
+                resumable: true,
+            })
+            .await
+            .expect("the room is running");
+        // Full meanwhile: a newcomer goes to a second room.
+        let b = join(&m, "b").await;
+        assert_ne!(b.room, a.room);
+        // A resume finds the player; its old token is then spent.
+        let back = m
+            .resume(a.welcome.session_token)
+            .await
+            .expect("resume within the grace");
+        assert_eq!((back.key, back.welcome.entity), (a.key, a.welcome.entity));
+        assert_ne!(back.conn, a.conn);
+        assert_eq!(
+            m.resume(a.welcome.session_token).await.err(),
+            Some(JoinError::InvalidResume)
+        );
+        // Dropped again and never resumed: the seat frees after the grace.
+        back.commands
+            .send(RoomCmd::Disconnected {
+                player: back.key,
+                conn: back.conn,
+                resumable: true,
+            })
+            .await
+            .expect("the room is running");
+        let again = tokio::time::Instant::now();
+        eventually(|| occupancy(&m, a.room) == 0).await;
+        assert!(
+            again.elapsed() >= Duration::from_secs(10),
+            "not before the grace"
+        );
+        assert_eq!(
+            m.resume(back.welcome.session_token).await.err(),
+            Some(JoinError::InvalidResume)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn no_join_after_shutdown() {
         let (stop, stopped) = watch::channel(false);
         let m = RoomManager::new(settings(1), stopped);
         stop.send_replace(true);
         assert_eq!(
-            m.join("late".into()).await.err(),
+            m.join(JoinRequest::named("late")).await.err(),
             Some(JoinError::ShuttingDown)
         );
     }

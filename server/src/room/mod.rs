@@ -8,10 +8,10 @@ pub mod frame;
 pub mod manager;
 mod task;
 
-pub use manager::{JoinError, Joined, RoomManager};
+pub use manager::{JoinError, JoinRequest, Joined, RoomManager};
 pub use task::{EVENT_BUFFER, INPUT_QUEUE, RoomSettings};
 
-use snapwire_shared::{InputCmd, PlayerId, ServerEvent};
+use snapwire_shared::{InputCmd, PlayerId, ServerEvent, SessionToken};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -58,14 +58,28 @@ pub struct PlayerKey(pub(crate) usize);
 /// What a connection asks of its room.
 #[derive(Debug)]
 pub(crate) enum RoomCmd {
-    /// Add a player; the room answers on `reply`.
+    /// Add a player; the room answers on `reply`. A player id already in
+    /// the room takes over that player (a fresh login from another device).
     Join {
         player: PlayerId,
         name: String,
         reply: oneshot::Sender<manager::Admission>,
     },
+    /// Give a dropped (or still connected) player to a new connection, if
+    /// `token` is the player's current session token.
+    Resume {
+        token: SessionToken,
+        reply: oneshot::Sender<Option<manager::Admission>>,
+    },
     /// One input for the player's queue.
     Input { player: PlayerKey, cmd: InputCmd },
-    /// The player is gone (left or disconnected).
-    Leave { player: PlayerKey },
+    /// Connection `conn` of the player ended. With `resumable`, the entity
+    /// stays for the resume grace; without, it is removed at once (`Leave`,
+    /// or a client closed for breaking the rules). Ignored if the player has
+    /// since moved to a newer connection.
+    Disconnected {
+        player: PlayerKey,
+        conn: u32,
+        resumable: bool,
+    },
 }

@@ -11,7 +11,7 @@ use snapwire_shared::{
     EntityId, InputCmd, PlayerId, RoomId, ServerEvent, SessionToken, Tick, Welcome, WorldInfo,
     arena,
 };
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -40,6 +40,8 @@ pub struct RoomSettings {
     pub capacity: usize,
     /// How long an empty room lives before it is disposed.
     pub empty_grace: Duration,
+    /// How long a dropped player's entity waits for the player to resume.
+    pub resume_grace: Duration,
     /// Makes the rules of each new room.
     pub rules: Arc<dyn Fn() -> Box<dyn GameRules> + Send + Sync>,
 }
@@ -52,6 +54,7 @@ impl std::fmt::Debug for RoomSettings {
             .field("view_radius", &self.view_radius)
             .field("capacity", &self.capacity)
             .field("empty_grace", &self.empty_grace)
+            .field("resume_grace", &self.resume_grace)
             .finish_non_exhaustive()
     }
 }
@@ -74,6 +77,12 @@ struct Player {
     last_received: Option<u32>,
     /// The seq of the input applied in the latest tick.
     acked: u32,
+    /// The connection that controls the player (see [`PlayerFrame::conn`]).
+    conn: u32,
+    /// The session token that resumes the player; single use.
+    token: SessionToken,
+    /// Since when the player has had no connection; `None` while connected.
+    away_since: Option<Instant>,
 }
 
 /// A room's state; owned by its task alone.
@@ -95,6 +104,16 @@ pub(crate) struct Room {
     joined_this_tick: Vec<ServerEvent>,
     /// Buffers of an old frame, for the next one.
     recycled: Option<(Recycled, Vec<PlayerFrame>)>,
+    /// Players by session token, for resuming.
+    tokens: HashMap<SessionToken, usize>,
+    /// Players by id, for a login that takes over its own player.
+    by_id: HashMap<PlayerId, usize>,
+    /// The last connection number handed out.
+    last_conn: u32,
+    /// Players without a connection, waiting out the resume grace.
+    away: usize,
+    /// Seats given up since the manager was last told.
+    seats_freed: usize,
 }
 
 impl Room {
@@ -115,6 +134,11 @@ impl Room {
             recycled: None,
             roster_cache: None,
             joined_this_tick: Vec::new(),
+            tokens: HashMap::new(),
+            by_id: HashMap::new(),
+            last_conn: 0,
+            away: 0,
+            seats_freed: 0,
         }
     }
 
@@ -151,7 +175,11 @@ impl Room {
             while let Ok(cmd) = commands.try_recv() {
                 self.handle(cmd);
             }
+            self.expire_dropped(started);
             self.step();
+            if self.seats_freed > 0 {
+                manager.release_seats(self.id, std::mem::take(&mut self.seats_freed));
+            }
             let elapsed = started.elapsed();
             if elapsed > period {
                 self.overruns += 1;
@@ -202,16 +230,166 @@ impl Room {
                     p.queue.push_back(cmd);
                 }
             }
-            RoomCmd::Leave { player } => {
-                if let Some(p) = self.players.try_remove(player.0) {
-                    self.world.despawn(p.entity);
-                    self.forget_roster();
-                    debug!(room = %self.id, player = %p.id, "player left");
-                    let _ = self
-                        .events
-                        .send((self.tick.next(), ServerEvent::PlayerLeft { player: p.id }));
+            RoomCmd::Resume { token, reply } => {
+                let admission = self
+                    .tokens
+                    .get(&token)
+                    .copied()
+                    .map(|key| self.readmit(key));
+                let readmitted = admission.as_ref().map(|a| a.key.0);
+                if reply.send(admission).is_err()
+                    && let Some(key) = readmitted
+                {
+                    // The new connection gave up while waiting: nobody
+                    // controls the player now, so it waits for the grace.
+                    self.mark_away(key, Instant::now());
                 }
             }
+            RoomCmd::Disconnected {
+                player,
+                conn,
+                resumable,
+            } => {
+                let Some(p) = self.players.get(player.0) else {
+                    return;
+                };
+                if p.conn != conn {
+                    return; // already taken over by a newer connection
+                }
+                if resumable && !self.settings.resume_grace.is_zero() {
+                    self.mark_away(player.0, Instant::now());
+                } else {
+                    self.remove(player.0);
+                }
+            }
+        }
+    }
+
+    /// The player lost its connection: it stays, idle, for the grace.
+    fn mark_away(&mut self, key: usize, now: Instant) {
+        let Some(p) = self.players.get_mut(key) else {
+            return;
+        };
+        if p.away_since.is_some() {
+            return;
+        }
+        p.away_since = Some(now);
+        p.queue.clear();
+        let id = p.id;
+        if let Some(e) = self.world.get_mut(p.entity) {
+            e.input = InputCmd::default();
+        }
+        self.away += 1;
+        debug!(room = %self.id, player = %id, "player dropped; waiting for resume");
+        let _ = self
+            .events
+            .send((self.tick.next(), ServerEvent::PlayerDropped { player: id }));
+    }
+
+    /// Removes the players whose resume grace has passed.
+    fn expire_dropped(&mut self, now: Instant) {
+        if self.away == 0 {
+            return;
+        }
+        let grace = self.settings.resume_grace;
+        let expired: Vec<usize> = self
+            .players
+            .iter()
+            .filter(|(_, p)| p.away_since.is_some_and(|t| now.duration_since(t) >= grace))
+            .map(|(k, _)| k)
+            .collect();
+        for key in expired {
+            self.remove(key);
+        }
+    }
+
+    /// Removes a player and its entity, and tells everyone.
+    fn remove(&mut self, key: usize) {
+        let Some(p) = self.players.try_remove(key) else {
+            return;
+        };
+        self.world.despawn(p.entity);
+        self.tokens.remove(&p.token);
+        self.by_id.remove(&p.id);
+        if p.away_since.is_some() {
+            self.away -= 1;
+        }
+        self.seats_freed += 1;
+        self.forget_roster();
+        debug!(room = %self.id, player = %p.id, "player left");
+        let _ = self
+            .events
+            .send((self.tick.next(), ServerEvent::PlayerLeft { player: p.id }));
+    }
+
+    /// A new session token, unguessable (96 random bits) and naming this
+    /// room in its first four bytes, so the manager can route a resume.
+    fn new_token(&mut self) -> SessionToken {
+        let mut token = [0u8; 16];
+        token[..4].copy_from_slice(&self.id.0.to_le_bytes());
+        loop {
+            rand::Rng::fill(&mut rand::rng(), &mut token[4..]);
+            let token = SessionToken(token);
+            if !self.tokens.contains_key(&token) {
+                return token;
+            }
+        }
+    }
+
+    fn next_conn(&mut self) -> u32 {
+        self.last_conn = self.last_conn.wrapping_add(1).max(1);
+        self.last_conn
+    }
+
+    /// Hands an existing player to a new connection: a fresh token (the old
+    /// one is spent), a new connection number (the old connection, if any,
+    /// sees it and closes), an empty input queue, and the same entity.
+    fn readmit(&mut self, key: usize) -> Admission {
+        let token = self.new_token();
+        let conn = self.next_conn();
+        let roster = self.roster();
+        let events = self.events.subscribe();
+        let p = &mut self.players[key];
+        self.tokens.remove(&p.token);
+        self.tokens.insert(token, key);
+        p.token = token;
+        p.conn = conn;
+        // The client may number its inputs afresh.
+        p.queue.clear();
+        p.last_received = None;
+        p.acked = 0;
+        let (id, entity_id) = (p.id, p.entity_id);
+        if p.away_since.take().is_some() {
+            self.away -= 1;
+            let _ = self
+                .events
+                .send((self.tick.next(), ServerEvent::PlayerResumed { player: id }));
+        }
+        debug!(room = %self.id, player = %id, conn, "player resumed");
+        Admission {
+            key: PlayerKey(key),
+            conn,
+            resumed: true,
+            welcome: self.welcome(id, entity_id, token),
+            roster,
+            frames: self.frames.subscribe(),
+            events,
+        }
+    }
+
+    fn welcome(&self, player: PlayerId, entity: EntityId, session_token: SessionToken) -> Welcome {
+        Welcome {
+            player,
+            entity,
+            room: self.id,
+            tick_rate: self.settings.tick_rate,
+            tick: self.tick,
+            session_token,
+            world: WorldInfo {
+                size: self.settings.world_size,
+                view_radius: self.settings.view_radius,
+                move_speed: arena::MOVE_SPEED,
+            },
         }
     }
 
@@ -221,6 +399,16 @@ impl Room {
         name: String,
         reply: tokio::sync::oneshot::Sender<Admission>,
     ) {
+        if let Some(&key) = self.by_id.get(&player) {
+            // The same (authenticated) player again: the new connection
+            // takes over, and the seat the manager reserved is not needed.
+            self.seats_freed += 1;
+            let admission = self.readmit(key);
+            if reply.send(admission).is_err() {
+                self.mark_away(key, Instant::now());
+            }
+            return;
+        }
         let body = self.rules.spawn(self.settings.world_size, &mut self.rng);
         let (entity, entity_id) = self.world.spawn(body);
         let roster = self.roster();
@@ -233,25 +421,21 @@ impl Room {
             queue: VecDeque::with_capacity(INPUT_QUEUE),
             last_received: None,
             acked: 0,
+            conn: 0,
+            token: SessionToken([0; 16]),
+            away_since: None,
         });
-        let mut token = [0u8; 16];
-        rand::Rng::fill(&mut rand::rng(), &mut token);
-        let welcome = Welcome {
-            player,
-            entity: entity_id,
-            room: self.id,
-            tick_rate: self.settings.tick_rate,
-            tick: self.tick,
-            session_token: SessionToken(token),
-            world: WorldInfo {
-                size: self.settings.world_size,
-                view_radius: self.settings.view_radius,
-                move_speed: arena::MOVE_SPEED,
-            },
-        };
+        let token = self.new_token();
+        let conn = self.next_conn();
+        self.players[key].token = token;
+        self.players[key].conn = conn;
+        self.tokens.insert(token, key);
+        self.by_id.insert(player, key);
         let joined = Admission {
             key: PlayerKey(key),
-            welcome,
+            conn,
+            resumed: false,
+            welcome: self.welcome(player, entity_id, token),
             roster,
             frames: self.frames.subscribe(),
             events,
@@ -260,7 +444,10 @@ impl Room {
             // The connection gave up while waiting; undo the join silently.
             if let Some(p) = self.players.try_remove(key) {
                 self.world.despawn(p.entity);
+                self.tokens.remove(&p.token);
+                self.by_id.remove(&p.id);
             }
+            self.seats_freed += 1;
             return;
         }
         debug!(room = %self.id, %player, entity = %entity_id, "player joined");
@@ -339,6 +526,7 @@ impl Room {
             players[k] = PlayerFrame {
                 entity_index: index.map_or(u32::MAX, |i| i as u32),
                 ack_input_seq: p.acked,
+                conn: p.conn,
             };
         }
         frame.players = players;

@@ -19,21 +19,33 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 pub struct TestServer {
     pub addr: SocketAddr,
     handle: ServerHandle,
+    stats: std::sync::Arc<snapwire_server::stats::Stats>,
 }
 
 impl TestServer {
     pub async fn start(config: Config) -> Self {
+        let stats = config.stats.clone();
         let handle = ServerHandle::start("127.0.0.1:0", config)
             .await
             .expect("binding 127.0.0.1:0 should work");
         TestServer {
             addr: handle.addr(),
             handle,
+            stats,
         }
     }
 
     pub fn url(&self) -> String {
         self.handle.url()
+    }
+
+    pub fn handle(&self) -> &ServerHandle {
+        &self.handle
+    }
+
+    /// The server's counters.
+    pub fn stats(&self) -> &snapwire_server::stats::Stats {
+        &self.stats
     }
 
     /// Signals shutdown and waits for `run` to return; returns how long it took.
@@ -71,6 +83,21 @@ pub async fn next_snapshot(client: &mut GameClient) -> Snapshot {
             _ => continue,
         }
     }
+}
+
+/// Reads snapshots until one carries an event matching `want`; returns that
+/// snapshot. Fails after 300 snapshots (10 s of ticks).
+pub async fn snapshot_with_event(
+    client: &mut GameClient,
+    want: impl Fn(&snapwire_shared::ServerEvent) -> bool,
+) -> Snapshot {
+    for _ in 0..300 {
+        let snap = next_snapshot(client).await;
+        if snap.events.iter().any(&want) {
+            return snap;
+        }
+    }
+    panic!("the event never came");
 }
 
 /// Receives until the server closes; returns the close code and reason.
