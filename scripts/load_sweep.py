@@ -130,6 +130,8 @@ def measure(args, n, variant, tag, server_cmd, port):
                "--threads", "1", "--seed", "1", "--report", report_path, "--log", "info"]
         if variant == "full" and args.mirror_every_full > 1:
             cmd += ["--mirror-every", str(args.mirror_every_full)]
+        if args.chaos_drop > 0:
+            cmd += ["--chaos-drop", str(args.chaos_drop)]
         swarm = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE, text=True)
         marks = {}
@@ -189,11 +191,13 @@ def measure(args, n, variant, tag, server_cmd, port):
 
 
 def table(rows):
+    chaos = any(r["report"].get("resumes") for r in rows)
     out = ["| N | variant | held | snapshot_hz | interarrival p99 ms | rtt p99 ms | bytes_in/bot/s "
            "| B/visible entity/snapshot | visible | server CPU cores | server µs/snapshot "
            "| server peak RSS MiB | RSS/player KiB | swarm CPU cores | swarm RSS/bot KiB "
-           "| bare µs/message | ratio to bare |",
-           "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "| bare µs/message | ratio to bare |" + (" resumes | resume failures |" if chaos else ""),
+           "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+           + ("---:|---:|" if chaos else "")]
     for r in rows:
         rep = r["report"]
         b = r.get("baseline")
@@ -211,6 +215,8 @@ def table(rows):
             f"| {r['n']} | {r['variant']} | no | {rep['snapshot_hz']:.2f} | - | - | - | - | - "
             f"| {r['server_cores']:.2f} | - | {r['server_peak_rss_kib'] / 1024:.0f} | - | {r['swarm_cores']:.2f} "
             f"| {r['swarm_rss_per_bot_kib']:.1f} " + bare)
+        if chaos:
+            out[-1] += f" {rep.get('resumes', 0)} | {rep.get('resume_failures', 0)} |"
     return "\n".join(out)
 
 
@@ -275,6 +281,8 @@ def main():
     p.add_argument("--no-baseline", dest="baseline", action="store_false",
                    help="skip the bare-broadcast baseline run after each snapwire run")
     p.add_argument("--chart", default=None, help="SVG chart path (default OUT/sweep.svg)")
+    p.add_argument("--chaos-drop", type=float, default=0.0,
+                   help="each bot drops its connection with this probability per second and resumes")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     rows = []

@@ -134,9 +134,11 @@ pub async fn run_bot(cfg: BotConfig, shared: &Shared) -> Counters {
         resume_token: None,
         auth_token: cfg.auth_token.clone(),
     };
+    // Boxed, here and on resume: the connect future (TLS included) is large,
+    // and would otherwise size every bot's task for its whole life.
     let joined = timeout(
         JOIN_TIMEOUT,
-        GameClient::join_with(&cfg.url, &cfg.options, join),
+        Box::pin(GameClient::join_with(&cfg.url, &cfg.options, join)),
     )
     .await;
     let (client, welcome) = match joined {
@@ -216,7 +218,7 @@ impl Bot {
         };
         let resumed = timeout(
             JOIN_TIMEOUT,
-            GameClient::join_with(&cfg.url, &cfg.options, join),
+            Box::pin(GameClient::join_with(&cfg.url, &cfg.options, join)),
         )
         .await;
         let (client, welcome) = match resumed {
@@ -294,7 +296,7 @@ impl Bot {
                 }
                 _ = chaos.tick(), if cfg.chaos_drop > 0.0 => {
                     if self.chaos.random_bool(cfg.chaos_drop.min(1.0)) {
-                        client = self.drop_and_resume(cfg, client, c).await?;
+                        client = Box::pin(self.drop_and_resume(cfg, client, c)).await?;
                     }
                 }
                 _ = pings.tick() => {

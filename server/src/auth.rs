@@ -164,6 +164,24 @@ mod tests {
     }
 
     #[test]
+    fn a_token_minted_by_another_jwt_library_verifies() {
+        // Made by the README's Python example (PyJWT 2.15.1) with SECRET and
+        // {"sub": "42", "name": "ann", "exp": 4102444800 (2100), "room": 3}.
+        let pyjwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.\
+                     eyJzdWIiOiI0MiIsIm5hbWUiOiJhbm4iLCJleHAiOjQxMDI0NDQ4MDAsInJvb20iOjN9.\
+                     keP2Zpurq12n5U-XeIreUx75j_omG0Im64Sa7ejOF54";
+        let secret = b"test-secret-test-secret-test-secret";
+        assert_eq!(
+            JoinAuth::new(secret).verify(pyjwt),
+            Ok(Identity {
+                player: PlayerId(42),
+                name: "ann".into(),
+                room: Some(RoomId(3)),
+            })
+        );
+    }
+
+    #[test]
     fn other_algorithms_are_refused() {
         let claims = JoinClaims {
             sub: "5".into(),

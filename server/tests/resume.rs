@@ -37,13 +37,20 @@ async fn resume(
     .await
 }
 
+/// Joins, sees one snapshot, and lets the connection drop without a close
+/// frame, as on a network blip.
+async fn join_and_drop(server: &TestServer, name: &str) -> Welcome {
+    let (mut player, welcome) = join(server, name).await;
+    next_snapshot(&mut player).await;
+    drop(player);
+    welcome
+}
+
 #[tokio::test]
 async fn a_dropped_player_resumes_within_the_grace_with_the_same_entity() {
     let server = TestServer::start(full_view(Duration::from_secs(10))).await;
     let (mut watcher, _) = join(&server, "watcher").await;
-    let (mut player, first) = join(&server, "mobile").await;
-    next_snapshot(&mut player).await;
-    drop(player); // the connection just ends, as on a network blip
+    let first = join_and_drop(&server, "mobile").await;
 
     let dropped = ServerEvent::PlayerDropped {
         player: first.player,
@@ -85,9 +92,7 @@ async fn a_dropped_player_resumes_within_the_grace_with_the_same_entity() {
 #[tokio::test]
 async fn a_session_token_is_spent_by_its_first_use() {
     let server = TestServer::start(full_view(Duration::from_secs(10))).await;
-    let (mut player, first) = join(&server, "p").await;
-    next_snapshot(&mut player).await;
-    drop(player);
+    let first = join_and_drop(&server, "p").await;
     let (mut back, _second) = resume(&server, first.session_token)
         .await
         .expect("the first resume succeeds");
@@ -124,9 +129,7 @@ async fn after_the_grace_the_entity_is_removed_and_the_token_refused() {
     let grace = Duration::from_millis(500);
     let server = TestServer::start(full_view(grace)).await;
     let (mut watcher, _) = join(&server, "watcher").await;
-    let (mut player, first) = join(&server, "gone").await;
-    next_snapshot(&mut player).await;
-    drop(player);
+    let first = join_and_drop(&server, "gone").await;
     let dropped = ServerEvent::PlayerDropped {
         player: first.player,
     };

@@ -127,6 +127,7 @@ pub async fn run(
                     info!(
                         open,
                         joined = stats.joined.load(Ordering::Relaxed),
+                        resumed = stats.resumed.load(Ordering::Relaxed),
                         inputs_dropped = stats.inputs_dropped.load(Ordering::Relaxed),
                         ?violations,
                         "summary"

@@ -123,7 +123,7 @@ impl<'a> Session<'a> {
         Session {
             peer,
             shared,
-            backlog_limit: joined.roster.len() + crate::room::EVENT_BUFFER,
+            backlog_limit: joined.roster.len() + crate::room::event_buffer(cfg.room_capacity),
             roster: std::mem::take(&mut joined.roster),
             roster_sent: 0,
             pending_events: VecDeque::new(),

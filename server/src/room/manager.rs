@@ -318,16 +318,21 @@ mod tests {
         }
     }
 
-    async fn leave(m: &RoomManager, j: &Joined) {
-        let before = occupancy(m, j.room);
+    /// What a connection's end tells the room.
+    async fn disconnect(j: &Joined, resumable: bool) {
         j.commands
             .send(RoomCmd::Disconnected {
                 player: j.key,
                 conn: j.conn,
-                resumable: false,
+                resumable,
             })
             .await
             .expect("the room is running");
+    }
+
+    async fn leave(m: &RoomManager, j: &Joined) {
+        let before = occupancy(m, j.room);
+        disconnect(j, false).await;
         // The room frees the seat on its next tick.
         eventually(|| occupancy(m, j.room) < before).await;
     }
@@ -414,14 +419,7 @@ mod tests {
         let (_stop, stopped) = watch::channel(false);
         let m = RoomManager::new(settings(1), stopped);
         let a = join(&m, "a").await;
-        a.commands
-            .send(RoomCmd::Disconnected {
-                player: a.key,
-                conn: a.conn,
-                resumable: true,
-            })
-            .await
-            .expect("the room is running");
+        disconnect(&a, true).await;
         // Full meanwhile: a newcomer goes to a second room.
         let b = join(&m, "b").await;
         assert_ne!(b.room, a.room);
@@ -437,14 +435,7 @@ mod tests {
             Some(JoinError::InvalidResume)
         );
         // Dropped again and never resumed: the seat frees after the grace.
-        back.commands
-            .send(RoomCmd::Disconnected {
-                player: back.key,
-                conn: back.conn,
-                resumable: true,
-            })
-            .await
-            .expect("the room is running");
+        disconnect(&back, true).await;
         let again = tokio::time::Instant::now();
         eventually(|| occupancy(&m, a.room) == 0).await;
         assert!(

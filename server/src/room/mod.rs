@@ -9,7 +9,7 @@ pub mod manager;
 mod task;
 
 pub use manager::{JoinError, JoinRequest, Joined, RoomManager};
-pub use task::{EVENT_BUFFER, INPUT_QUEUE, RoomSettings};
+pub use task::{EVENT_BUFFER, INPUT_QUEUE, RoomSettings, event_buffer};
 
 use snapwire_shared::{InputCmd, PlayerId, ServerEvent, SessionToken};
 use std::sync::Arc;
