@@ -199,7 +199,22 @@ impl<'a> Session<'a> {
     async fn serve_loop(&mut self, ws: &mut Ws) -> Outcome {
         let mut shutdown = self.shared.shutdown.clone();
         let mut drain = self.shared.drain.clone();
+        let tick = self.joined.tick.clone();
         loop {
+            // Register for the room's next tick before looking for a frame
+            // published meanwhile, so that neither is missed. Waiting on the
+            // room's one `Notify` (rather than on the frame `watch`, whose
+            // waiters are spread over shards in random order) keeps the
+            // order in which connections are served the same every tick: a
+            // client served late in one tick is served late in the next, so
+            // its snapshots stay a tick apart however long the burst is.
+            let next_tick = tick.notified();
+            tokio::pin!(next_tick);
+            next_tick.as_mut().enable();
+            let published = match self.joined.frames.has_changed() {
+                Ok(published) => published,
+                Err(_) => return Outcome::close(close::GOING_AWAY, "room closed"),
+            };
             let step = tokio::select! {
                 biased;
                 _ = super::stopped(&mut shutdown) => Err(Outcome::close(close::GOING_AWAY, close::REASON_SHUTDOWN)),
@@ -212,18 +227,19 @@ impl<'a> Session<'a> {
                     }
                     Ok(())
                 }
-                changed = self.joined.frames.changed() => match changed {
-                    Ok(()) => match self.drain_messages(ws).await {
-                        Ok(()) => self.on_frame(ws).await,
-                        Err(outcome) => Err(outcome),
-                    },
-                    Err(_) => Err(Outcome::close(close::GOING_AWAY, "room closed")),
-                },
+                () = std::future::ready(()), if published => self.on_tick(ws).await,
+                () = &mut next_tick => self.on_tick(ws).await,
             };
             if let Err(outcome) = step {
                 return outcome;
             }
         }
+    }
+
+    /// One tick: read what the client sent, then send its snapshot.
+    async fn on_tick(&mut self, ws: &mut Ws) -> Result<(), Outcome> {
+        self.drain_messages(ws).await?;
+        self.on_frame(ws).await
     }
 
     /// Handles every message the client has sent since the last tick,

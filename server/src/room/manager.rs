@@ -7,7 +7,7 @@ use snapwire_shared::{PlayerId, RoomId, ServerEvent, SessionToken, Tick, Welcome
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 use tracing::info;
 
 /// What a connection gets back from a successful join.
@@ -27,6 +27,9 @@ pub struct Joined {
     pub roster: Roster,
     /// The room's frames, newest wins.
     pub frames: watch::Receiver<Arc<Frame>>,
+    /// Notified (`notify_waiters`) after each frame is published; waiters
+    /// are woken in the order they registered.
+    pub tick: Arc<Notify>,
     /// The room's reliable events from the moment of joining, each with the
     /// tick whose frame first reflects it.
     pub events: broadcast::Receiver<(Tick, ServerEvent)>,
@@ -44,6 +47,7 @@ impl Joined {
             welcome: a.welcome,
             roster: a.roster,
             frames: a.frames,
+            tick: a.tick,
             events: a.events,
             commands,
         }
@@ -60,6 +64,7 @@ pub(crate) struct Admission {
     pub(crate) welcome: Welcome,
     pub(crate) roster: Roster,
     pub(crate) frames: watch::Receiver<Arc<Frame>>,
+    pub(crate) tick: Arc<Notify>,
     pub(crate) events: broadcast::Receiver<(Tick, ServerEvent)>,
 }
 

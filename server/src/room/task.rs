@@ -108,6 +108,8 @@ pub(crate) struct Room {
     tick: Tick,
     rng: SmallRng,
     frames: watch::Sender<Arc<Frame>>,
+    /// Wakes the connections after each frame, in a stable order.
+    tick_notify: Arc<tokio::sync::Notify>,
     events: broadcast::Sender<(Tick, ServerEvent)>,
     /// Ticks whose work took longer than the tick period.
     overruns: u64,
@@ -146,6 +148,7 @@ impl Room {
             tick: Tick::NONE,
             rng: SmallRng::from_rng(&mut rand::rng()),
             frames: watch::channel(empty).0,
+            tick_notify: Arc::default(),
             events,
             overruns: 0,
             skipped: 0,
@@ -400,6 +403,7 @@ impl Room {
             welcome: self.welcome(id, entity_id, token),
             roster,
             frames: self.frames.subscribe(),
+            tick: self.tick_notify.clone(),
             events,
         }
     }
@@ -465,6 +469,7 @@ impl Room {
             welcome: self.welcome(player, entity_id, token),
             roster,
             frames: self.frames.subscribe(),
+            tick: self.tick_notify.clone(),
             events,
         };
         if reply.send(joined).is_err() {
@@ -530,6 +535,7 @@ impl Room {
         self.rules.step(&mut self.world, dt);
         let frame = self.build_frame();
         let previous = self.frames.send_replace(Arc::new(frame));
+        self.tick_notify.notify_waiters();
         // Reuse the previous frame's buffers if no connection holds it any
         // more (full-view clients keep their last frame as a baseline).
         if let Ok(previous) = Arc::try_unwrap(previous) {
