@@ -11,18 +11,24 @@ pub use listener::{ServerHandle, Shutdown, run};
 
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+/// Read chunk of a server connection (see [`ws_config`]).
+const READ_BUFFER_BYTES: usize = 1024;
+
 /// The WebSocket settings of every server connection.
 ///
 /// tungstenite's default 128 KiB read buffer is allocated per connection and
 /// zero-filled before every socket read; measured on a 2-core machine that
 /// cost ~80 µs of CPU per message and ~135 KiB per idle connection, against
-/// ~10 µs and ~7 KiB with 4 KiB. Client messages are tiny, so 4 KiB it is.
+/// ~10 µs and ~7 KiB with 4 KiB. The zero-fill is still paid per read (two
+/// a tick: one that finds the tick's inputs, one that finds no more), so
+/// the buffer is 1 KiB: a tick's worth of client messages is ~60 bytes,
+/// and a larger message simply takes more reads.
 /// Message and frame size are capped so that an oversized message is
 /// refused (close 1009) without being buffered whole. The write buffer is
 /// capped so that a client that stops reading cannot grow it without bound.
 pub(crate) fn ws_config(max_message_bytes: usize) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(4096)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
         .max_write_buffer_size(1 << 20)
         .max_message_size(Some(max_message_bytes))
