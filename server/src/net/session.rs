@@ -72,7 +72,9 @@ fn resumable(outcome: &Outcome) -> bool {
 const MAX_EVENTS_PER_SNAPSHOT: usize = 64;
 /// Capacity kept by a connection's reusable buffers between snapshots.
 const KEEP_BYTES: usize = 2048;
-const KEEP_EVENTS: usize = MAX_EVENTS_PER_SNAPSHOT;
+/// Events are rare once the roster is delivered: keep room for a few (an
+/// event is ~40 bytes; 64 kept in two queues cost ~5 KiB per connection).
+const KEEP_EVENTS: usize = 8;
 
 /// A joined player's connection state.
 pub(super) struct Session<'a> {
