@@ -51,11 +51,11 @@ pub enum ClientError {
 
 /// WebSocket settings for clients: a small read buffer, as on the server
 /// (tungstenite's 128 KiB default is allocated per connection and zero-filled
-/// on every read; an aoi snapshot is ~150 bytes), and no message size limit
-/// beyond the decoder's own.
+/// on every read; an aoi snapshot is ~150 bytes, a full-view one a few KiB,
+/// read in a few chunks), and no message size limit beyond the decoder's own.
 pub fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(2 * 1024)
         .write_buffer_size(0)
         .max_message_size(Some(codec::SERVER_DECODE_LIMIT))
         .max_frame_size(Some(codec::SERVER_DECODE_LIMIT))
