@@ -337,7 +337,7 @@ impl<'a> Session<'a> {
                 }
                 break;
             };
-            self.due_events.push(e.clone());
+            self.due_events.push(e.event());
             self.roster_sent += 1;
         }
         while self.due_events.len() < MAX_EVENTS_PER_SNAPSHOT

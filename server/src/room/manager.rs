@@ -454,6 +454,28 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn newcomers_of_one_tick_learn_of_each_other() {
+        let (_stop, stopped) = watch::channel(false);
+        let m = RoomManager::new(settings(10), stopped);
+        let first = join(&m, "first").await;
+        // Three joins queued before the room's next tick: handled in one.
+        let (a, b, c) = tokio::join!(join(&m, "a"), join(&m, "b"), join(&m, "c"));
+        let mut joined = [&a, &b, &c];
+        joined.sort_by_key(|j| j.key.0);
+        for (i, j) in joined.iter().enumerate() {
+            let mut listed: Vec<PlayerId> = (0..j.roster.len())
+                .filter_map(|k| j.roster.get(k).map(|e| e.player))
+                .collect();
+            listed.sort_unstable();
+            let mut expected: Vec<PlayerId> = std::iter::once(first.welcome.player)
+                .chain(joined[..i].iter().map(|e| e.welcome.player))
+                .collect();
+            expected.sort_unstable();
+            assert_eq!(listed, expected, "roster of the newcomer #{i} of the tick");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn no_join_after_shutdown() {
         let (stop, stopped) = watch::channel(false);
         let m = RoomManager::new(settings(1), stopped);

@@ -11,7 +11,7 @@ mod task;
 pub use manager::{JoinError, JoinRequest, Joined, RoomManager};
 pub use task::{EVENT_BUFFER, INPUT_QUEUE, RoomSettings, event_buffer};
 
-use snapwire_shared::{InputCmd, PlayerId, ServerEvent, SessionToken};
+use snapwire_shared::{EntityId, InputCmd, PlayerId, ServerEvent, SessionToken};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -23,13 +23,37 @@ use tokio::sync::oneshot;
 #[derive(Debug, Clone, Default)]
 pub struct Roster {
     /// Everyone present when the tick's first newcomer joined.
-    shared: Arc<[ServerEvent]>,
+    shared: Arc<[RosterEntry]>,
     /// Those who joined earlier in the same tick.
-    same_tick: Vec<ServerEvent>,
+    same_tick: Vec<RosterEntry>,
+}
+
+/// One player of a roster. Names are shared with the room (`Arc<str>`):
+/// a roster of a big room is built without copying a string per player,
+/// and each `PlayerJoined` is made only when it is sent.
+#[derive(Debug, Clone)]
+pub struct RosterEntry {
+    /// Who.
+    pub player: PlayerId,
+    /// Their entity.
+    pub entity: EntityId,
+    /// Their display name.
+    pub name: Arc<str>,
+}
+
+impl RosterEntry {
+    /// The `PlayerJoined` event that announces this player.
+    pub fn event(&self) -> ServerEvent {
+        ServerEvent::PlayerJoined {
+            player: self.player,
+            entity: self.entity,
+            name: self.name.to_string(),
+        }
+    }
 }
 
 impl Roster {
-    pub(crate) fn new(shared: Arc<[ServerEvent]>, same_tick: Vec<ServerEvent>) -> Self {
+    pub(crate) fn new(shared: Arc<[RosterEntry]>, same_tick: Vec<RosterEntry>) -> Self {
         Roster { shared, same_tick }
     }
 
@@ -44,7 +68,7 @@ impl Roster {
     }
 
     /// The `i`-th entry.
-    pub fn get(&self, i: usize) -> Option<&ServerEvent> {
+    pub fn get(&self, i: usize) -> Option<&RosterEntry> {
         self.shared
             .get(i)
             .or_else(|| self.same_tick.get(i - self.shared.len()))

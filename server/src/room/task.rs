@@ -2,7 +2,7 @@
 
 use super::frame::{Frame, PlayerFrame, Recycled};
 use super::manager::{Admission, RoomManager};
-use super::{PlayerKey, RoomCmd, Roster};
+use super::{PlayerKey, RoomCmd, Roster, RosterEntry};
 use crate::sim::{EntityKey, GameRules, World};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
@@ -82,7 +82,7 @@ struct Player {
     /// Its network id, for events.
     entity_id: EntityId,
     /// Display name, for the roster sent to newcomers.
-    name: String,
+    name: Arc<str>,
     /// Inputs received and not yet applied, oldest first.
     queue: VecDeque<InputCmd>,
     /// Newest seq received (None before the first); older or repeated
@@ -117,9 +117,9 @@ pub(crate) struct Room {
     /// own overruns, or a runtime too busy to wake it on time).
     skipped: u64,
     /// This tick's roster, shared by its newcomers (see [`Roster`]).
-    roster_cache: Option<Arc<[ServerEvent]>>,
+    roster_cache: Option<Arc<[RosterEntry]>>,
     /// `PlayerJoined` of this tick's newcomers so far.
-    joined_this_tick: Vec<ServerEvent>,
+    joined_this_tick: Vec<RosterEntry>,
     /// Buffers of an old frame, for the next one.
     recycled: Option<(Recycled, Vec<PlayerFrame>)>,
     /// Players by session token, for resuming.
@@ -448,7 +448,7 @@ impl Room {
             id: player,
             entity,
             entity_id,
-            name: name.clone(),
+            name: Arc::from(name.as_str()),
             queue: VecDeque::with_capacity(INPUT_QUEUE),
             last_received: None,
             acked: 0,
@@ -483,6 +483,14 @@ impl Room {
             return;
         }
         debug!(room = %self.id, %player, entity = %entity_id, "player joined");
+        // Later newcomers of this tick share the roster built before this
+        // one joined, and subscribed to the events after its `PlayerJoined`
+        // was sent: they learn of it from here.
+        self.joined_this_tick.push(RosterEntry {
+            player,
+            entity: entity_id,
+            name: self.players[key].name.clone(),
+        });
         // Tagged with the tick whose frame first holds the new entity.
         let joined = ServerEvent::PlayerJoined {
             player,
@@ -501,7 +509,7 @@ impl Room {
             .get_or_insert_with(|| {
                 players
                     .iter()
-                    .map(|(_, p)| ServerEvent::PlayerJoined {
+                    .map(|(_, p)| RosterEntry {
                         player: p.id,
                         entity: p.entity_id,
                         name: p.name.clone(),
