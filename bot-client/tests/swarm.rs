@@ -202,3 +202,32 @@ async fn chaos_drops_resume_with_consistent_mirrors_and_leave_no_ghosts() {
     assert_eq!(present, vec![welcome.player], "no ghost players left");
     stop(server).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_sign_their_own_join_tokens() {
+    let secret: &[u8] = b"swarm-test-secret-swarm-test-secret";
+    let server = start(Config {
+        auth: Some(std::sync::Arc::new(snapwire_server::auth::JoinAuth::new(
+            secret,
+        ))),
+        ..Config::default()
+    })
+    .await;
+    // Without tokens, every bot is refused.
+    let refused = within(run_swarm(swarm(
+        server.url(),
+        2,
+        Duration::from_millis(300),
+    )))
+    .await;
+    assert_eq!((refused.connected, refused.failed), (0, 2));
+    let mut cfg = swarm(server.url(), 4, Duration::from_secs(1));
+    cfg.auth_secret = Some(snapwire_bot::swarm::AuthSecret(secret.into()));
+    let report = within(run_swarm(cfg)).await;
+    assert_eq!(
+        (report.connected, report.failed, report.disconnected),
+        (4, 0, 0)
+    );
+    assert_eq!((report.decode_errors, report.delta_errors), (0, 0));
+    stop(server).await;
+}

@@ -74,6 +74,29 @@ async fn a_second_request_ends_the_drain_at_once() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn a_zero_drain_timeout_closes_at_once() {
+    let server = TestServer::start(draining(Duration::ZERO)).await;
+    let (mut player, _) = join(&server, "p").await;
+    next_snapshot(&mut player).await;
+    server.handle().request(Shutdown::Drain).await;
+    // Straight to 1001: no ServerDraining on the way.
+    loop {
+        match within(player.recv()).await {
+            Ok(snapwire_shared::ServerMsg::Snapshot(s)) => {
+                assert!(!s.events.iter().any(is_drain), "no drain announced");
+            }
+            Ok(_) => {}
+            Err(snapwire_bot::ClientError::Closed { code, .. }) => {
+                assert_eq!(code, close::GOING_AWAY);
+                break;
+            }
+            Err(e) => panic!("expected a close frame, got {e}"),
+        }
+    }
+    server.stop().await;
+}
+
 /// The real binary: SIGTERM drains, a second SIGTERM closes at once, and
 /// the process exits.
 #[tokio::test]

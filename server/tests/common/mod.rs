@@ -111,6 +111,113 @@ pub async fn expect_close(client: &mut GameClient) -> (u16, String) {
     }
 }
 
+/// A full-view server whose dropped players wait `resume_grace`.
+pub fn full_view_with_grace(resume_grace: Duration) -> Config {
+    Config {
+        view_radius: 0.0,
+        resume_grace,
+        ..config()
+    }
+}
+
+/// Connects and says `Hello` with a resume token.
+pub async fn resume(
+    server: &TestServer,
+    token: snapwire_shared::SessionToken,
+) -> Result<(GameClient, Welcome), ClientError> {
+    let join = snapwire_bot::client::Join {
+        name: "ignored".into(),
+        resume_token: Some(token),
+        auth_token: None,
+    };
+    within(GameClient::join_with(
+        &server.url(),
+        &snapwire_bot::client::ClientOptions::default(),
+        join,
+    ))
+    .await
+}
+
+/// Joins, sees one snapshot, and lets the connection drop without a close
+/// frame, as on a network blip.
+pub async fn join_and_drop(server: &TestServer, name: &str) -> Welcome {
+    let (mut player, welcome) = join(server, name).await;
+    next_snapshot(&mut player).await;
+    drop(player);
+    welcome
+}
+
+/// Connects, sends `hello`, and returns how the server closed.
+pub async fn closed_after(server: &TestServer, hello: snapwire_shared::ClientMsg) -> (u16, String) {
+    let mut client = within(GameClient::connect(&server.url()))
+        .await
+        .expect("connect");
+    client.send(&hello).await.expect("send Hello");
+    expect_close(&mut client).await
+}
+
+/// Join tokens: a server that requires them, and tokens for it.
+pub mod tokens {
+    use super::{TestServer, config, within};
+    use snapwire_bot::GameClient;
+    use snapwire_bot::client::{ClientOptions, Join};
+    use snapwire_server::Config;
+    use snapwire_server::auth::JoinAuth;
+    use snapwire_shared::auth::{JoinClaims, mint};
+    use snapwire_shared::protocol::PROTOCOL_VERSION;
+    use snapwire_shared::{ClientMsg, PlayerId, RoomId, Welcome};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    pub const SECRET: &[u8] = b"test-secret-test-secret-test-secret";
+
+    /// A full-view server that requires join tokens signed with [`SECRET`].
+    pub fn authed() -> Config {
+        Config {
+            view_radius: 0.0,
+            auth: Some(Arc::new(JoinAuth::new(SECRET))),
+            ..config()
+        }
+    }
+
+    /// A token valid for a minute.
+    pub fn token(player: u32, name: &str, room: Option<u32>) -> String {
+        let claims = JoinClaims::new(
+            PlayerId(player),
+            name,
+            Duration::from_secs(60),
+            room.map(RoomId),
+        );
+        mint(SECRET, &claims).expect("minting a token")
+    }
+
+    /// A `Hello` carrying `auth_token`.
+    pub fn hello(auth_token: Option<String>) -> ClientMsg {
+        ClientMsg::Hello {
+            protocol_version: PROTOCOL_VERSION,
+            name: "hopeful".into(),
+            resume_token: None,
+            auth_token,
+        }
+    }
+
+    /// Joins with a token that must be accepted.
+    pub async fn join_with_token(server: &TestServer, token: String) -> (GameClient, Welcome) {
+        let join = Join {
+            name: "what the client says".into(),
+            resume_token: None,
+            auth_token: Some(token),
+        };
+        within(GameClient::join_with(
+            &server.url(),
+            &ClientOptions::default(),
+            join,
+        ))
+        .await
+        .expect("a valid token joins")
+    }
+}
+
 /// A config with the defaults but a fast room disposal.
 pub fn config() -> Config {
     Config {
