@@ -54,3 +54,26 @@ async fn the_same_player_logging_in_again_takes_over_its_entity() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_token_subcommand_mints_a_token_the_server_accepts() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_snapwire-server"))
+        .args(["token", "--player", "31", "--name", "cli", "--ttl", "5m"])
+        .env(
+            "SNAPWIRE_AUTH_SECRET",
+            std::str::from_utf8(common::tokens::SECRET).expect("an ASCII secret"),
+        )
+        .output()
+        .expect("the server binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let minted = String::from_utf8(out.stdout).expect("a UTF-8 token");
+    let server = TestServer::start(authed()).await;
+    let (mut client, welcome) = join_with_token(&server, minted.trim().to_owned()).await;
+    assert_eq!(welcome.player, PlayerId(31));
+    next_snapshot(&mut client).await;
+    server.stop().await;
+}
