@@ -8,8 +8,8 @@
 //! roughly the `view/aoi` figure plus the per-entity share of `tick`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use snapwire_benches::{DT, VIEW_RADIUS, arena_world};
-use snapwire_server::room::frame::{Frame, PlayerFrame};
+use snapwire_benches::{DT, VIEW_RADIUS, arena_world, player_frames};
+use snapwire_server::room::frame::Frame;
 use snapwire_server::sim::{Arena, GameRules};
 use snapwire_server::view::ClientView;
 use snapwire_shared::Tick;
@@ -20,13 +20,7 @@ fn room_tick(c: &mut Criterion) {
     group.sample_size(10);
     for n in [1_000usize, 10_000] {
         let mut world = arena_world(n, 5);
-        let players: Vec<PlayerFrame> = (0..n as u32)
-            .map(|i| PlayerFrame {
-                entity_index: i,
-                ack_input_seq: 1,
-                conn: 1,
-            })
-            .collect();
+        let players = player_frames(n);
         let mut views: Vec<ClientView> = (0..n).map(|_| ClientView::new(VIEW_RADIUS)).collect();
         let mut out = Vec::with_capacity(1024);
         let mut tick = Tick::NONE;

@@ -37,17 +37,22 @@ pub fn arena_world(n: usize, seed: u64) -> World {
     world
 }
 
-/// Two consecutive frames of a moving world, where player slot `i`
-/// controls the `i`-th entity by id.
-pub fn two_frames(n: usize, view_radius: f32, seed: u64) -> (Arc<Frame>, Arc<Frame>) {
-    let mut world = arena_world(n, seed);
-    let players: Vec<PlayerFrame> = (0..n as u32)
+/// `n` players, slot `i` controlling the `i`-th entity by id.
+pub fn player_frames(n: usize) -> Vec<PlayerFrame> {
+    (0..n as u32)
         .map(|i| PlayerFrame {
             entity_index: i,
             ack_input_seq: 1,
             conn: 1,
         })
-        .collect();
+        .collect()
+}
+
+/// Two consecutive frames of a moving world, where player slot `i`
+/// controls the `i`-th entity by id.
+pub fn two_frames(n: usize, view_radius: f32, seed: u64) -> (Arc<Frame>, Arc<Frame>) {
+    let mut world = arena_world(n, seed);
+    let players = player_frames(n);
     let a = Frame::from_world(Tick(1), &world, view_radius, players.clone());
     Arena.step(&mut world, DT);
     let b = Frame::from_world(Tick(2), &world, view_radius, players);

@@ -8,7 +8,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use snapwire_shared::codec::{self, DecodeError};
 use snapwire_shared::mirror::{Mirror, Predictor};
-use snapwire_shared::{ClientMsg, InputCmd, ServerMsg, Snapshot, Tick, Welcome};
+use snapwire_shared::{ClientMsg, InputCmd, ServerMsg, SessionToken, Snapshot, Tick, Welcome};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -98,6 +98,27 @@ pub struct BotConfig {
     pub chaos_drop: f64,
 }
 
+impl BotConfig {
+    /// Connects and says Hello (resuming with `resume_token` if given);
+    /// fails if no Welcome comes within [`JOIN_TIMEOUT`].
+    async fn join(
+        &self,
+        resume_token: Option<SessionToken>,
+    ) -> Result<(GameClient, Welcome), ClientError> {
+        let join = Join {
+            name: self.name.clone(),
+            resume_token,
+            auth_token: self.auth_token.clone(),
+        };
+        // Boxed: the connect future (TLS included) is large, and would
+        // otherwise size every bot's task for its whole life.
+        let connect = Box::pin(GameClient::join_with(&self.url, &self.options, join));
+        timeout(JOIN_TIMEOUT, connect)
+            .await
+            .unwrap_or(Err(ClientError::Unexpected("no Welcome in time")))
+    }
+}
+
 /// A random walk: a new direction every 0.5–1.5 s.
 #[derive(Debug)]
 struct Walk {
@@ -129,22 +150,9 @@ impl Walk {
 /// fails: what went wrong is in the counters.
 pub async fn run_bot(cfg: BotConfig, shared: &Shared) -> Counters {
     let mut c = Counters::default();
-    let join = Join {
-        name: cfg.name.clone(),
-        resume_token: None,
-        auth_token: cfg.auth_token.clone(),
-    };
-    // Boxed, here and on resume: the connect future (TLS included) is large,
-    // and would otherwise size every bot's task for its whole life.
-    let joined = timeout(
-        JOIN_TIMEOUT,
-        Box::pin(GameClient::join_with(&cfg.url, &cfg.options, join)),
-    )
-    .await;
-    let (client, welcome) = match joined {
-        Ok(Ok(ok)) => ok,
-        Ok(Err(e)) => return failed(c, shared, e.to_string()),
-        Err(_) => return failed(c, shared, "no Welcome in time".into()),
+    let (client, welcome) = match cfg.join(None).await {
+        Ok(ok) => ok,
+        Err(e) => return failed(c, shared, e.to_string()),
     };
     c.connected = 1;
     c.mirrored = u64::from(cfg.mirror);
@@ -211,25 +219,11 @@ impl Bot {
         c: &mut Counters,
     ) -> Result<GameClient, ClientError> {
         drop(client); // the TCP connection just ends: no close frame
-        let join = Join {
-            name: cfg.name.clone(),
-            resume_token: Some(self.welcome.session_token),
-            auth_token: cfg.auth_token.clone(),
-        };
-        let resumed = timeout(
-            JOIN_TIMEOUT,
-            Box::pin(GameClient::join_with(&cfg.url, &cfg.options, join)),
-        )
-        .await;
-        let (client, welcome) = match resumed {
-            Ok(Ok(ok)) => ok,
-            Ok(Err(e)) => {
+        let (client, welcome) = match cfg.join(Some(self.welcome.session_token)).await {
+            Ok(ok) => ok,
+            Err(e) => {
                 c.resume_failures += 1;
                 return Err(e);
-            }
-            Err(_) => {
-                c.resume_failures += 1;
-                return Err(ClientError::Unexpected("no Welcome in time on resume"));
             }
         };
         if welcome.entity != self.welcome.entity || welcome.player != self.welcome.player {

@@ -33,6 +33,16 @@ impl TestCert {
     }
 }
 
+impl TestCert {
+    /// Client options that trust only this certificate.
+    fn trusting_client(&self) -> ClientOptions {
+        ClientOptions {
+            tls: Some(tls_trusting(&self.cert).expect("trusting the test certificate")),
+            origin: None,
+        }
+    }
+}
+
 impl Drop for TestCert {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -54,10 +64,7 @@ async fn a_game_session_runs_over_wss() {
     let server = tls_server(&cert).await;
     let url = server.handle().url_with_scheme("wss");
     assert!(url.starts_with("wss://localhost:"), "{url}");
-    let options = ClientOptions {
-        tls: Some(tls_trusting(&cert.cert).expect("trusting the test certificate")),
-        origin: None,
-    };
+    let options = cert.trusting_client();
     let (mut client, welcome) = within(GameClient::join_with(&url, &options, Join::named("tls")))
         .await
         .expect("joining over wss");
@@ -104,10 +111,7 @@ async fn a_client_that_does_not_trust_the_certificate_is_refused_and_plain_ws_fa
     // Plain WebSocket to a TLS port fails cleanly.
     assert!(within(GameClient::connect(&server.url())).await.is_err());
     // The server is unharmed.
-    let options = ClientOptions {
-        tls: Some(tls_trusting(&cert.cert).expect("trusting the test certificate")),
-        origin: None,
-    };
+    let options = cert.trusting_client();
     let (mut c, _) = within(GameClient::join_with(
         &server.handle().url_with_scheme("wss"),
         &options,
@@ -124,10 +128,7 @@ async fn the_bot_swarm_plays_over_wss() {
     let cert = TestCert::new("wss-swarm");
     let server = tls_server(&cert).await;
     let swarm = SwarmConfig {
-        options: ClientOptions {
-            tls: Some(tls_trusting(&cert.cert).expect("trusting the test certificate")),
-            origin: None,
-        },
+        options: cert.trusting_client(),
         ..SwarmConfig::new(
             server.handle().url_with_scheme("wss"),
             4,

@@ -9,7 +9,7 @@
 //! through [`Stats`](crate::stats::Stats), and never touch another
 //! connection.
 
-use super::handshake::{Refused, check_upgrade};
+use super::handshake::check_upgrade;
 use super::limits::Admission;
 use super::listener::Shared;
 use super::transport::{self, Transport};
@@ -90,7 +90,7 @@ pub(crate) async fn serve(
     let config = &shared.config;
     let deadline = Instant::now() + config.handshake_timeout;
     let ws_config = super::ws_config(config.max_message_bytes);
-    let mut refused = None;
+    let mut origin_refused = false;
     let upgrade = async {
         let transport = transport::accept(stream, config.tls.as_ref())
             .await
@@ -98,7 +98,7 @@ pub(crate) async fn serve(
         // The error type is tungstenite's `Callback`'s.
         #[allow(clippy::result_large_err)]
         let check = |req: &Request, resp: Response| {
-            check_upgrade(req, resp, &config.allowed_origins, &mut refused)
+            check_upgrade(req, resp, &config.allowed_origins, &mut origin_refused)
         };
         accept_hdr_async_with_config(transport, check, Some(ws_config)).await
     };
@@ -106,7 +106,7 @@ pub(crate) async fn serve(
     let mut ws = match upgraded {
         Ok(Ok(ws)) => ws,
         Ok(Err(error)) => {
-            if refused == Some(Refused::Origin) {
+            if origin_refused {
                 stats.violation(Violation::ForbiddenOrigin, peer, "origin not allowed (403)");
             }
             debug!(%peer, %error, "upgrade refused or failed");

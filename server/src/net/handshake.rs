@@ -5,15 +5,6 @@ use snapwire_shared::protocol::{PLAY_PATH, SUBPROTOCOL};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
 
-/// Why an upgrade was refused, for counting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Refused {
-    /// Another path, or no subprotocol: a client bug, not counted.
-    Request,
-    /// A browser origin not on the allowlist.
-    Origin,
-}
-
 /// Whether a handshake's `Origin` may connect: any when the allowlist is
 /// empty; none but the listed ones when a browser sends one; always when
 /// there is no `Origin` at all (native clients send none).
@@ -35,25 +26,25 @@ pub(crate) fn origin_allowed(req: &Request, allowed: &[String]) -> bool {
 
 /// Accepts an upgrade to `/play` from an allowed origin that offers the
 /// `snapwire.v1` subprotocol, and answers it with that subprotocol; refuses
-/// anything else with a plain HTTP error that says what was wrong, and
-/// records why in `refused`.
+/// anything else with a plain HTTP error that says what was wrong. A refused
+/// origin (counted as a violation, unlike a client bug) sets
+/// `origin_refused`.
 // The error type is tungstenite's.
 #[allow(clippy::result_large_err)]
 pub(crate) fn check_upgrade(
     req: &Request,
     mut resp: Response,
     allowed_origins: &[String],
-    refused: &mut Option<Refused>,
+    origin_refused: &mut bool,
 ) -> Result<Response, ErrorResponse> {
     if req.uri().path() != PLAY_PATH {
-        *refused = Some(Refused::Request);
         return Err(refuse(
             StatusCode::NOT_FOUND,
             format!("no such endpoint; the game is at {PLAY_PATH}\n"),
         ));
     }
     if !origin_allowed(req, allowed_origins) {
-        *refused = Some(Refused::Origin);
+        *origin_refused = true;
         return Err(refuse(
             StatusCode::FORBIDDEN,
             "origin not allowed\n".to_owned(),
@@ -67,7 +58,6 @@ pub(crate) fn check_upgrade(
         .flat_map(|v| v.split(','))
         .any(|p| p.trim() == SUBPROTOCOL);
     if !offered {
-        *refused = Some(Refused::Request);
         return Err(refuse(
             StatusCode::BAD_REQUEST,
             format!("missing WebSocket subprotocol: offer Sec-WebSocket-Protocol: {SUBPROTOCOL}\n"),
