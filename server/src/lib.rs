@@ -1,6 +1,7 @@
 //! snapwire-server: an authoritative, fixed-tick game state-sync server.
 //!
-//! - [`net`]: the WebSocket listener and one task per connection;
+//! - [`net`]: the WebSocket listener; a task per connection up to its join,
+//!   then one task per room and worker that serves its connections each tick;
 //! - [`room`]: rooms, each a task that owns its world and ticks it;
 //! - [`sim`]: the world, the game-rules seam, the spatial grid (no I/O);
 //! - [`view`]: per-client area of interest, delta and encoding (no I/O);

@@ -1,5 +1,6 @@
-//! One client connection up to the game: admission, upgrade, Hello, join;
-//! then the session (`session.rs`) runs; then the close.
+//! One client connection up to the game: admission, upgrade, Hello, join
+//! and Welcome; then its room's shard (`shard.rs`) serves the session
+//! (`session.rs`), and the close follows (`close_out`).
 //!
 //! Every resource a client can make the server spend is bounded here or in
 //! the session: message size (tungstenite's limits, 1009), message rate
@@ -12,6 +13,8 @@
 use super::handshake::check_upgrade;
 use super::limits::Admission;
 use super::listener::Shared;
+use super::session::Session;
+use super::shard::Served;
 use super::transport::{self, Transport};
 use crate::room::{JoinError, JoinRequest, Joined};
 use crate::stats::Violation;
@@ -25,6 +28,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -64,27 +68,43 @@ impl Outcome {
     }
 }
 
-/// Keeps the `open` gauge right however the task ends.
-struct OpenGuard<'a>(&'a Shared);
+/// What an admitted connection holds until it is closed, wherever it is
+/// being served: its connection slots, its place in the `open` gauge, and
+/// the listener's count of live connections (which shutdown waits for).
+pub(crate) struct Guards {
+    shared: Arc<Shared>,
+    _admission: Admission,
+    _alive: mpsc::Sender<()>,
+}
 
-impl Drop for OpenGuard<'_> {
-    fn drop(&mut self) {
-        self.0.config.stats.open.fetch_sub(1, Ordering::Relaxed);
+impl Guards {
+    pub(crate) fn new(shared: Arc<Shared>, admission: Admission, alive: mpsc::Sender<()>) -> Self {
+        let stats = &shared.config.stats;
+        stats.admitted.fetch_add(1, Ordering::Relaxed);
+        stats.open.fetch_add(1, Ordering::Relaxed);
+        Guards {
+            shared,
+            _admission: admission,
+            _alive: alive,
+        }
     }
 }
 
-/// Serves one accepted and admitted TCP connection to the end.
-pub(crate) async fn serve(
-    stream: TcpStream,
-    peer: SocketAddr,
-    shared: Arc<Shared>,
-    admission: Admission,
-) {
+impl Drop for Guards {
+    fn drop(&mut self) {
+        self.shared
+            .config
+            .stats
+            .open
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Serves one accepted and admitted TCP connection up to its join, then
+/// hands it to its room's shard; closes it here if it never gets there.
+pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, guards: Guards) {
+    let shared = guards.shared.clone();
     let stats = &shared.config.stats;
-    stats.admitted.fetch_add(1, Ordering::Relaxed);
-    stats.open.fetch_add(1, Ordering::Relaxed);
-    let _open = OpenGuard(&shared);
-    let _admission = admission;
     // Snapshots are small and latency-sensitive: never wait to coalesce.
     let _ = stream.set_nodelay(true);
     let config = &shared.config;
@@ -124,21 +144,43 @@ pub(crate) async fn serve(
                 if joined.resumed {
                     stats.resumed.fetch_add(1, Ordering::Relaxed);
                 }
-                super::session::Session::new(peer, &shared, joined)
-                    .run(&mut ws)
-                    .await
+                let mut session = Session::new(peer, shared.clone(), joined);
+                match session.start(&mut ws).await {
+                    Ok(()) => {
+                        let served = Box::new(Served {
+                            session,
+                            ws,
+                            guards,
+                        });
+                        shared.shards.hand_off(&shared, served);
+                        return;
+                    }
+                    Err(outcome) => {
+                        session.end(&mut ws, &outcome).await;
+                        outcome
+                    }
+                }
             }
             Err(outcome) => outcome,
         },
         Err(outcome) => outcome,
     };
+    close_out(&mut ws, peer, &shared, outcome).await;
+    drop(guards);
+}
+
+/// Closes a connection the way its outcome says: counts a violation, sends
+/// the close frame and waits briefly for the client's, or only flushes the
+/// reply to the client's close.
+pub(super) async fn close_out(ws: &mut Ws, peer: SocketAddr, shared: &Shared, outcome: Outcome) {
+    let stats = &shared.config.stats;
     match outcome {
         Outcome::Close(code, reason, kind) => {
             if let Some(kind) = kind {
                 stats.violation(kind, peer, &reason);
             }
             debug!(%peer, code, %reason, "closing connection");
-            close_with(&mut ws, code, reason).await;
+            close_with(ws, code, reason).await;
         }
         Outcome::PeerClosed => {
             // Our close reply is queued inside tungstenite; send it.

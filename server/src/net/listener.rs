@@ -1,8 +1,10 @@
 //! The accept loop, and orderly shutdown: an optional drain (clients told,
 //! the game still running), then 1001 to everyone.
 
+use super::connection::{self, Guards};
 use super::limits::{ConnectionCaps, Refusal};
-use super::{connection, handshake, transport};
+use super::shard::Shards;
+use super::{handshake, transport};
 use crate::config::Config;
 use crate::room::RoomManager;
 use crate::stats::Violation;
@@ -55,6 +57,8 @@ pub(crate) struct Shared {
     pub(crate) shutdown: watch::Receiver<bool>,
     /// When draining, the moment connections will be closed.
     pub(crate) drain: watch::Receiver<Option<Instant>>,
+    /// The shards serving each room's joined connections.
+    pub(crate) shards: Shards,
 }
 
 impl Shared {
@@ -95,9 +99,11 @@ pub async fn run(
         rooms,
         shutdown: stop_rx,
         drain: drain_rx,
+        shards: Shards::default(),
     });
-    // Every connection task holds a clone; when all are dropped, `recv`
-    // returns None and shutdown knows every connection has finished.
+    // Every open connection holds a clone (in its `Guards`); when all are
+    // dropped, `recv` returns None and shutdown knows every connection has
+    // finished.
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     info!(addr = %listener.local_addr()?, config = ?shared.config, "listening");
     if shared.config.tls.is_none() {
@@ -139,12 +145,8 @@ pub async fn run(
                 // The slot is taken here, before any upgrade work.
                 Ok((stream, peer)) => match caps.admit(peer.ip()) {
                     Ok(admission) => {
-                        let shared = shared.clone();
-                        let alive = alive_tx.clone();
-                        tokio::spawn(async move {
-                            connection::serve(stream, peer, shared, admission).await;
-                            drop(alive);
-                        });
+                        let guards = Guards::new(shared.clone(), admission, alive_tx.clone());
+                        tokio::spawn(connection::serve(stream, peer, guards));
                     }
                     Err(refusal) => {
                         let kind = match refusal {

@@ -5,6 +5,7 @@ mod handshake;
 mod limits;
 pub mod listener;
 mod session;
+mod shard;
 pub mod transport;
 
 pub use listener::{ServerHandle, Shutdown, run};

@@ -1,26 +1,33 @@
-//! A joined player's connection: the per-tick loop that reads the client's
-//! messages, checks its health, and writes its snapshot.
+//! A joined player's connection: what one tick does for it (read the
+//! client's messages, check its health, write its snapshot), and its
+//! welcome and goodbye.
 //!
-//! The task wakes once per tick, for the room's new frame: it then reads
-//! whatever the client sent since the last tick (without waiting, and
-//! without ever being woken by incoming data), and writes one snapshot.
-//! Frames published while a write is in progress are not queued: the next
-//! write takes the newest one (latest wins), and the delta is against what
-//! this client was actually sent.
+//! A tick's work never waits: it is run by the room's shard (`shard.rs`)
+//! for each of its connections in turn. Reads take whatever the client sent
+//! since the last tick, without waiting and without the socket ever waking
+//! anything. A snapshot is written only if the socket has taken everything
+//! written before; otherwise the tick is skipped for this client (latest
+//! wins: the next snapshot is built from the newest frame, as a delta
+//! against what this client was actually sent), and a socket that stays
+//! full for the stall timeout ends the session.
 
 use super::connection::{Outcome, Ws, decode, read_failure, text_frame};
 use super::limits::TokenBucket;
 use super::listener::Shared;
+use crate::room::frame::Frame;
 use crate::room::{Joined, PlayerKey, RoomCmd, Roster};
 use crate::stats::Violation;
 use crate::view::ClientView;
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use futures_util::{FutureExt, Sink, SinkExt, StreamExt};
 use snapwire_shared::codec;
 use snapwire_shared::protocol::close;
 use snapwire_shared::{ClientMsg, PlayerId, ServerEvent, ServerMsg, Tick};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, Waker};
 use tokio::sync::broadcast::error::TryRecvError;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::time::{Instant, timeout};
@@ -77,9 +84,9 @@ const KEEP_BYTES: usize = 2048;
 const KEEP_EVENTS: usize = 8;
 
 /// A joined player's connection state.
-pub(super) struct Session<'a> {
+pub(super) struct Session {
     peer: SocketAddr,
-    shared: &'a Shared,
+    shared: Arc<Shared>,
     joined: Joined,
     seat: Seat,
     view: ClientView,
@@ -108,12 +115,14 @@ pub(super) struct Session<'a> {
     last_pong: Instant,
     /// When the server last sent a WebSocket Ping.
     last_ping: Instant,
+    /// Since when the socket has not taken everything written to it.
+    blocked_since: Option<Instant>,
     /// Inputs dropped because the room was behind.
     inputs_dropped: u64,
 }
 
-impl<'a> Session<'a> {
-    pub(super) fn new(peer: SocketAddr, shared: &'a Shared, mut joined: Joined) -> Self {
+impl Session {
+    pub(super) fn new(peer: SocketAddr, shared: Arc<Shared>, mut joined: Joined) -> Self {
         let seat = Seat {
             commands: joined.commands.clone(),
             key: joined.key,
@@ -124,7 +133,6 @@ impl<'a> Session<'a> {
         let cfg = &shared.config;
         Session {
             peer,
-            shared,
             backlog_limit: joined.roster.len() + crate::room::event_buffer(cfg.room_capacity),
             roster: std::mem::take(&mut joined.roster),
             roster_sent: 0,
@@ -139,12 +147,26 @@ impl<'a> Session<'a> {
             last_heard: now,
             last_pong: now,
             last_ping: now,
+            blocked_since: None,
             inputs_dropped: 0,
+            shared,
         }
     }
 
     fn player(&self) -> PlayerId {
         self.joined.welcome.player
+    }
+
+    pub(super) fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    pub(super) fn joined(&self) -> &Joined {
+        &self.joined
+    }
+
+    pub(super) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// Writes one message, or gives up after the stall timeout: a socket
@@ -166,20 +188,25 @@ impl<'a> Session<'a> {
         }
     }
 
-    pub(super) async fn run(mut self, ws: &mut Ws) -> Outcome {
+    /// Logs the join and sends the Welcome; the shard takes it from here.
+    pub(super) async fn start(&mut self, ws: &mut Ws) -> Result<(), Outcome> {
         let (peer, player, room) = (self.peer, self.player(), self.joined.room);
         let resumed = self.joined.resumed;
         info!(%peer, %player, %room, entity = %self.joined.welcome.entity, resumed, "player joined");
         let welcome = ServerMsg::Welcome(self.joined.welcome.clone());
-        let outcome = match self.encode_and_write(ws, &welcome).await {
-            Ok(()) => self.serve_loop(ws).await,
-            Err(o) => o,
-        };
-        self.seat.resumable = resumable(&outcome);
+        self.encode_and_write(ws, &welcome).await
+    }
+
+    /// Ends the session: says why to the client (in-band, before the close
+    /// frame the caller sends) and tells the room, which keeps the player
+    /// for the resume grace if the session may be resumed.
+    pub(super) async fn end(mut self, ws: &mut Ws, outcome: &Outcome) {
+        let (peer, player, room) = (self.peer, self.player(), self.joined.room);
+        self.seat.resumable = resumable(outcome);
         info!(%peer, %player, %room, inputs_dropped = self.inputs_dropped, last_tick = self.view.base_tick().0, resumable = self.seat.resumable, "player left");
         // In-band as well as in the close frame, for clients whose WebSocket
         // API hides close reasons.
-        if let Outcome::Close(code, reason, _) = &outcome
+        if let Outcome::Close(code, reason, _) = outcome
             && *code != close::NORMAL
         {
             let kicked = ServerMsg::Kicked {
@@ -187,86 +214,111 @@ impl<'a> Session<'a> {
             };
             let _ = self.encode_and_write(ws, &kicked).await;
         }
-        outcome
+        // Dropping the seat tells the room.
+    }
+
+    /// The server is draining: tell the client with its next snapshot.
+    pub(super) fn notice_drain(&mut self, deadline: Instant) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.drain_notice = Some(ServerEvent::ServerDraining {
+            closes_in_ms: u32::try_from(left.as_millis()).unwrap_or(u32::MAX),
+        });
+    }
+
+    fn encode(&self, msg: &ServerMsg) -> Result<Vec<u8>, Outcome> {
+        codec::server_to_vec(msg).map_err(|error| {
+            warn!(peer = %self.peer, %error, "encoding failed");
+            Outcome::close(close::INTERNAL_ERROR, "internal error")
+        })
     }
 
     async fn encode_and_write(&self, ws: &mut Ws, msg: &ServerMsg) -> Result<(), Outcome> {
-        let bytes = codec::server_to_vec(msg).map_err(|error| {
-            warn!(%error, "encoding failed");
-            Outcome::close(close::INTERNAL_ERROR, "internal error")
-        })?;
+        let bytes = self.encode(msg)?;
         self.write(ws, Message::Binary(bytes.into())).await
     }
 
-    async fn serve_loop(&mut self, ws: &mut Ws) -> Outcome {
-        let mut shutdown = self.shared.shutdown.clone();
-        let mut drain = self.shared.drain.clone();
-        let tick = self.joined.tick.clone();
-        loop {
-            // Register for the room's next tick before looking for a frame
-            // published meanwhile, so that neither is missed. Waiting on the
-            // room's one `Notify` (rather than on the frame `watch`, whose
-            // waiters are spread over shards in random order) keeps the
-            // order in which connections are served the same every tick: a
-            // client served late in one tick is served late in the next, so
-            // its snapshots stay a tick apart however long the burst is.
-            let next_tick = tick.notified();
-            tokio::pin!(next_tick);
-            next_tick.as_mut().enable();
-            let published = match self.joined.frames.has_changed() {
-                Ok(published) => published,
-                Err(_) => return Outcome::close(close::GOING_AWAY, "room closed"),
-            };
-            let step = tokio::select! {
-                biased;
-                _ = super::stopped(&mut shutdown) => Err(Outcome::close(close::GOING_AWAY, close::REASON_SHUTDOWN)),
-                Ok(()) = drain.changed(), if self.drain_notice.is_none() => {
-                    if let Some(deadline) = *drain.borrow_and_update() {
-                        let left = deadline.saturating_duration_since(Instant::now());
-                        self.drain_notice = Some(ServerEvent::ServerDraining {
-                            closes_in_ms: u32::try_from(left.as_millis()).unwrap_or(u32::MAX),
-                        });
-                    }
-                    Ok(())
+    /// Whether the socket has taken everything written to it so far, so
+    /// that a new message goes out now rather than queueing behind others.
+    /// Never waits. A socket that has taken nothing for the stall timeout
+    /// belongs to a client that stopped reading: the session ends.
+    fn writable(&mut self, ws: &mut Ws, now: Instant) -> Result<bool, Outcome> {
+        let mut cx = Context::from_waker(Waker::noop());
+        match Pin::new(ws).poll_flush(&mut cx) {
+            Poll::Ready(Ok(())) => {
+                self.blocked_since = None;
+                Ok(true)
+            }
+            Poll::Ready(Err(_)) => Err(Outcome::Gone),
+            Poll::Pending => {
+                let since = *self.blocked_since.get_or_insert(now);
+                if now.duration_since(since) >= self.shared.config.stall_timeout {
+                    self.shared.config.stats.violation(
+                        Violation::Stalled,
+                        self.peer,
+                        "write did not complete",
+                    );
+                    return Err(Outcome::Gone);
                 }
-                () = std::future::ready(()), if published => self.on_tick(ws).await,
-                () = &mut next_tick => self.on_tick(ws).await,
-            };
-            if let Err(outcome) = step {
-                return outcome;
+                Ok(false)
             }
         }
     }
 
-    /// One tick: read what the client sent, then send its snapshot.
-    async fn on_tick(&mut self, ws: &mut Ws) -> Result<(), Outcome> {
-        self.drain_messages(ws).await?;
-        self.on_frame(ws).await
+    /// Writes `msg`, or queues what the socket does not take at once in
+    /// tungstenite's bounded write buffer (sent by the next `writable`).
+    /// Call only after `writable` said yes.
+    fn push(ws: &mut Ws, msg: Message) -> Result<(), Outcome> {
+        let mut cx = Context::from_waker(Waker::noop());
+        // Ready at once: the last flush completed.
+        if let Poll::Ready(Err(_)) = Pin::new(&mut *ws).poll_ready(&mut cx) {
+            return Err(Outcome::Gone);
+        }
+        Pin::new(&mut *ws)
+            .start_send(msg)
+            .map_err(|_| Outcome::Gone)?;
+        match Pin::new(ws).poll_flush(&mut cx) {
+            Poll::Ready(Err(_)) => Err(Outcome::Gone),
+            Poll::Ready(Ok(())) | Poll::Pending => Ok(()),
+        }
+    }
+
+    /// One tick: read what the client sent, then send it its snapshot of
+    /// `frame`. Never waits.
+    pub(super) fn on_tick(
+        &mut self,
+        ws: &mut Ws,
+        frame: &Arc<Frame>,
+        now: Instant,
+    ) -> Result<(), Outcome> {
+        self.drain_messages(ws, frame.tick, now)?;
+        if self.view.base_tick().is_some() && !frame.tick.is_newer_than(self.view.base_tick()) {
+            // Already sent (a connection adopted mid-tick got it then).
+            return Ok(());
+        }
+        self.on_frame(ws, frame, now)
     }
 
     /// Handles every message the client has sent since the last tick,
     /// without waiting for more.
     ///
-    /// The connection task wakes once per tick (for the frame), not once
-    /// per input: reads are batched, which saves a task wake-up, a poll and
-    /// a read syscall per client message. The socket is only polled with a
-    /// no-op waker, so incoming data never schedules this task. An input
-    /// waits at most one tick longer to reach the room; the rate limit
-    /// bounds how much one drain can find.
-    async fn drain_messages(&mut self, ws: &mut Ws) -> Result<(), Outcome> {
+    /// Reads are batched once per tick, not woken per input, which saves a
+    /// task wake-up, a poll and a read syscall per client message. The
+    /// socket is only polled with a no-op waker, so incoming data never
+    /// schedules anything. An input waits at most one tick longer to reach
+    /// the room; the rate limit bounds how much one drain can find.
+    fn drain_messages(&mut self, ws: &mut Ws, tick: Tick, now: Instant) -> Result<(), Outcome> {
         loop {
             match ws.next().now_or_never() {
                 None => return Ok(()),
                 Some(None) => return Err(Outcome::Gone),
                 Some(Some(Err(e))) => return Err(read_failure(&e)),
-                Some(Some(Ok(msg))) => self.on_message(ws, msg).await?,
+                Some(Some(Ok(msg))) => self.on_message(ws, msg, tick, now)?,
             }
         }
     }
 
     /// A new frame: check the client's health, then send it its snapshot.
-    async fn on_frame(&mut self, ws: &mut Ws) -> Result<(), Outcome> {
-        let now = Instant::now();
+    fn on_frame(&mut self, ws: &mut Ws, frame: &Arc<Frame>, now: Instant) -> Result<(), Outcome> {
         let cfg = &self.shared.config;
         // Checked once per tick rather than with timers per connection:
         // frames arrive 30 times a second anyway.
@@ -284,12 +336,6 @@ impl<'a> Session<'a> {
                 close::REASON_NOT_READING,
             ));
         }
-        if now.duration_since(self.last_ping) >= cfg.stall_timeout / 4 {
-            self.last_ping = now;
-            self.write(ws, Message::Ping(Bytes::from_static(b"sw")))
-                .await?;
-        }
-        let frame = self.joined.frames.borrow_and_update().clone();
         // A frame after this connection's admission names the connection in
         // control of the player; another one means the session was resumed
         // on a new connection (or the player is gone).
@@ -323,6 +369,15 @@ impl<'a> Session<'a> {
                 }
             }
         }
+        if !self.writable(ws, now)? {
+            // Latest wins: no snapshot this tick; the next one is a delta
+            // from what this client was last sent.
+            return Ok(());
+        }
+        if now.duration_since(self.last_ping) >= self.shared.config.stall_timeout / 4 {
+            self.last_ping = now;
+            Self::push(ws, Message::Ping(Bytes::from_static(b"sw")))?;
+        }
         // At most MAX_EVENTS_PER_SNAPSHOT ride on one snapshot: a backlog
         // (the roster of a big room on join) is spread over the next few,
         // so no message, and no connection's write buffer, grows with the
@@ -352,14 +407,13 @@ impl<'a> Session<'a> {
         self.buf.clear();
         if let Err(error) =
             self.view
-                .encode_next(&frame, self.joined.key.0, &self.due_events, &mut self.buf)
+                .encode_next(frame, self.joined.key.0, &self.due_events, &mut self.buf)
         {
             warn!(peer = %self.peer, player = %self.player(), %error, "snapshot encoding failed");
             return Err(Outcome::close(close::INTERNAL_ERROR, "internal error"));
         }
         self.due_events.clear();
-        let msg = Message::Binary(Bytes::copy_from_slice(&self.buf));
-        self.write(ws, msg).await?;
+        Self::push(ws, Message::Binary(Bytes::copy_from_slice(&self.buf)))?;
         // The first snapshot carries the whole roster and every entity in
         // view; do not keep that much capacity for the small deltas that
         // follow (thousands of connections would each hold it).
@@ -377,8 +431,13 @@ impl<'a> Session<'a> {
     }
 
     /// One message from the client.
-    async fn on_message(&mut self, ws: &mut Ws, msg: Message) -> Result<(), Outcome> {
-        let now = Instant::now();
+    fn on_message(
+        &mut self,
+        ws: &mut Ws,
+        msg: Message,
+        tick: Tick,
+        now: Instant,
+    ) -> Result<(), Outcome> {
         let bytes = match msg {
             Message::Binary(b) => b,
             Message::Text(_) => return Err(text_frame()),
@@ -431,15 +490,16 @@ impl<'a> Session<'a> {
                 }
             }
             ClientMsg::Ping { client_time } => {
-                let server_tick = self.joined.frames.borrow().tick;
-                self.encode_and_write(
-                    ws,
-                    &ServerMsg::Pong {
-                        client_time,
-                        server_tick,
-                    },
-                )
-                .await
+                // Answered if the socket is keeping up; a client that is
+                // not reading loses its pongs, not the server's memory.
+                if !self.writable(ws, now)? {
+                    return Ok(());
+                }
+                let pong = ServerMsg::Pong {
+                    client_time,
+                    server_tick: tick,
+                };
+                Self::push(ws, Message::Binary(self.encode(&pong)?.into()))
             }
             ClientMsg::Leave => Err(Outcome::close(close::NORMAL, close::REASON_BYE)),
             ClientMsg::Hello { .. } => Err(Outcome::violation(
