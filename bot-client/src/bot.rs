@@ -259,7 +259,9 @@ impl Bot {
         chaos.reset(); // not in the first second
         let mut window_rx = shared.window.clone();
         let mut window = *window_rx.borrow_and_update();
-        let mut window_known = true;
+        // The swarm fixes the window once; after that there is nothing to
+        // watch, and no reason to re-arm the watch on every wake-up.
+        let mut watch_window = window.is_none();
         let epoch = Instant::now();
         // Before the window is known, wait "forever" (the swarm bounds it).
         let far = epoch + Duration::from_secs(86_400 * 365);
@@ -269,12 +271,13 @@ impl Bot {
             let in_window = |w: &Option<Window>| w.is_some_and(|w| w.contains(Instant::now()));
             tokio::select! {
                 _ = &mut end => break,
-                changed = window_rx.changed(), if window_known => match changed {
+                changed = window_rx.changed(), if watch_window => match changed {
                     Ok(()) => {
                         window = *window_rx.borrow_and_update();
                         end.as_mut().reset(window.map_or(far, |w| w.end));
+                        watch_window = window.is_none();
                     }
-                    Err(_) => window_known = false,
+                    Err(_) => watch_window = false,
                 },
                 _ = inputs.tick() => {
                     self.seq = self.seq.wrapping_add(1);
