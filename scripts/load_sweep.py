@@ -9,6 +9,11 @@ time and the server's memory from /proc (never from the processes
 themselves). It starts and stops every process it starts, by PID, with time
 bounds, and only ever uses 127.0.0.1.
 
+After each run the same swarm is pointed at bare-broadcast (the transport
+done the obvious way, one task per socket) with snapwire's payload size, and
+with --floor also at bare-broadcast --mode loop (one loop over raw sockets,
+the floor of one TCP connection per client on this machine).
+
 Writes OUT/sweep.md (the table), OUT/sweep.json (everything) and one swarm
 report per run. Standard library only.
 """
@@ -110,6 +115,20 @@ def run_one(args, n, variant):
                            "held": base["held_transport"]}
         if base["us_per_snapshot"] and row["us_per_snapshot"]:
             row["baseline_ratio"] = row["us_per_snapshot"] / base["us_per_snapshot"]
+        if args.floor:
+            # The same payload from one loop over raw sockets: the transport's
+            # floor on this machine, below any design with a socket per client.
+            port = free_port()
+            cmd = [args.baseline_bin, "--listen", f"127.0.0.1:{port}", "--payload-bytes", str(size),
+                   "--mode", "loop"]
+            floor = measure(args, n, variant, f"{variant}-{n}-floor", cmd, port)
+            row["floor"] = {"server_cores": floor["server_cores"],
+                            "us_per_message": floor["us_per_snapshot"],
+                            "snapshot_hz": floor["report"]["snapshot_hz"],
+                            "interarrival_p99": floor["report"]["interarrival_ms"]["p99"],
+                            "held": floor["held_transport"]}
+            if floor["us_per_snapshot"] and row["us_per_snapshot"]:
+                row["floor_ratio"] = row["us_per_snapshot"] / floor["us_per_snapshot"]
     return row
 
 
@@ -192,12 +211,14 @@ def measure(args, n, variant, tag, server_cmd, port):
 
 def table(rows):
     chaos = any(r["report"].get("resumes") for r in rows)
+    floor = any(r.get("floor") for r in rows)
     out = ["| N | variant | held | snapshot_hz | interarrival p99 ms | rtt p99 ms | bytes_in/bot/s "
            "| B/visible entity/snapshot | visible | server CPU cores | server µs/snapshot "
            "| server peak RSS MiB | RSS/player KiB | swarm CPU cores | swarm RSS/bot KiB "
-           "| bare µs/message | ratio to bare |" + (" resumes | resume failures |" if chaos else ""),
+           "| bare µs/message | ratio to bare |" + (" floor µs/message | ratio to floor |" if floor else "")
+           + (" resumes | resume failures |" if chaos else ""),
            "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-           + ("---:|---:|" if chaos else "")]
+           + ("---:|---:|" if floor else "") + ("---:|---:|" if chaos else "")]
     for r in rows:
         rep = r["report"]
         b = r.get("baseline")
@@ -215,6 +236,10 @@ def table(rows):
             f"| {r['n']} | {r['variant']} | no | {rep['snapshot_hz']:.2f} | - | - | - | - | - "
             f"| {r['server_cores']:.2f} | - | {r['server_peak_rss_kib'] / 1024:.0f} | - | {r['swarm_cores']:.2f} "
             f"| {r['swarm_rss_per_bot_kib']:.1f} " + bare)
+        if floor:
+            f = r.get("floor")
+            out[-1] += (f" {f['us_per_message']:.1f} | {r['floor_ratio']:.2f} |"
+                        if f and f.get("us_per_message") and r.get("floor_ratio") else " - | - |")
         if chaos:
             out[-1] += f" {rep.get('resumes', 0)} | {rep.get('resume_failures', 0)} |"
     return "\n".join(out)
@@ -280,6 +305,9 @@ def main():
     p.add_argument("--baseline-bin", default=os.path.join(root, "target", "release", "bare-broadcast"))
     p.add_argument("--no-baseline", dest="baseline", action="store_false",
                    help="skip the bare-broadcast baseline run after each snapwire run")
+    p.add_argument("--floor", action="store_true",
+                   help="also run bare-broadcast --mode loop (one loop over raw sockets) after each "
+                        "baseline: the transport's floor on this machine")
     p.add_argument("--chart", default=None, help="SVG chart path (default OUT/sweep.svg)")
     p.add_argument("--chaos-drop", type=float, default=0.0,
                    help="each bot drops its connection with this probability per second and resumes")
