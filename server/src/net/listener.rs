@@ -48,7 +48,7 @@ async fn refuse(
     drop(upgrade);
 }
 
-/// What every connection task shares.
+/// What connection tasks and shards share.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) config: Config,

@@ -77,8 +77,6 @@ fn resumable(outcome: &Outcome) -> bool {
 
 /// Reliable events sent with one snapshot at most.
 const MAX_EVENTS_PER_SNAPSHOT: usize = 64;
-/// Capacity kept by a connection's reusable buffers between snapshots.
-const KEEP_BYTES: usize = 2048;
 /// Events are rare once the roster is delivered: keep room for a few (an
 /// event is ~40 bytes; 64 kept in two queues cost ~5 KiB per connection).
 const KEEP_EVENTS: usize = 8;
@@ -105,8 +103,9 @@ pub(super) struct Session {
     backlog_limit: usize,
     /// Events going out with the current snapshot.
     due_events: Vec<ServerEvent>,
-    /// Encode buffer.
-    buf: Vec<u8>,
+    /// Size of the last snapshot: the next one's buffer is allocated for
+    /// it, so encoding rarely grows it.
+    last_size: usize,
     /// Client message rate limit.
     bucket: TokenBucket,
     /// When the client last sent anything (idle timeout).
@@ -142,7 +141,7 @@ impl Session {
             drain_notice: None,
             view: ClientView::new(cfg.view_radius),
             due_events: Vec::new(),
-            buf: Vec::with_capacity(512),
+            last_size: 256,
             bucket: TokenBucket::new(cfg.input_rate, cfg.input_burst.max(1.0)),
             last_heard: now,
             last_pong: now,
@@ -404,22 +403,19 @@ impl Session {
             self.due_events
                 .extend(self.pending_events.pop_front().map(|(_, e)| e));
         }
-        self.buf.clear();
+        // Encoded straight into the message's own buffer: no copy, and no
+        // buffer kept per connection between snapshots.
+        let mut buf = Vec::with_capacity(self.last_size + self.last_size / 4);
         if let Err(error) =
             self.view
-                .encode_next(frame, self.joined.key.0, &self.due_events, &mut self.buf)
+                .encode_next(frame, self.joined.key.0, &self.due_events, &mut buf)
         {
             warn!(peer = %self.peer, player = %self.player(), %error, "snapshot encoding failed");
             return Err(Outcome::close(close::INTERNAL_ERROR, "internal error"));
         }
         self.due_events.clear();
-        Self::push(ws, Message::Binary(Bytes::copy_from_slice(&self.buf)))?;
-        // The first snapshot carries the whole roster and every entity in
-        // view; do not keep that much capacity for the small deltas that
-        // follow (thousands of connections would each hold it).
-        if self.buf.capacity() > KEEP_BYTES {
-            self.buf.shrink_to(KEEP_BYTES);
-        }
+        self.last_size = buf.len();
+        Self::push(ws, Message::Binary(buf.into()))?;
         if self.due_events.capacity() > KEEP_EVENTS {
             self.due_events.shrink_to(KEEP_EVENTS);
         }

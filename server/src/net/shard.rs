@@ -156,7 +156,9 @@ impl Shard {
                 // several socket polls per connection, and past the budget
                 // (128 per wake-up) tokio would answer "not ready" to the
                 // rest of the pass. The pass is bounded by itself: one
-                // visit per connection, then the shard waits for the tick.
+                // visit per connection, then the shard waits for the tick
+                // (other tasks on its worker wait for the pass, as they
+                // would for the same work spread over many tasks).
                 tokio::spawn(tokio::task::unconstrained(shard.run()));
                 inbox
             })
