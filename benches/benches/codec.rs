@@ -5,7 +5,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use snapwire_benches::{VIEW_RADIUS, two_frames};
-use snapwire_server::view::ClientView;
+use snapwire_server::view::{ClientView, ViewScratch};
 use snapwire_shared::codec::{client_to_vec, decode_client, decode_server, encode_client};
 use snapwire_shared::protocol::PROTOCOL_VERSION;
 use snapwire_shared::{ClientMsg, InputCmd};
@@ -42,9 +42,12 @@ fn codec(c: &mut Criterion) {
     // A typical aoi snapshot: ~28 visible, all moving.
     let (f1, f2) = two_frames(2_500, VIEW_RADIUS, 4);
     let mut view = ClientView::new(VIEW_RADIUS);
-    view.encode_next(&f1, 0, &[], &mut out).expect("encodes");
+    let mut scratch = ViewScratch::default();
+    view.encode_next(&f1, 0, &[], &mut scratch, &mut out)
+        .expect("encodes");
     out.clear();
-    view.encode_next(&f2, 0, &[], &mut out).expect("encodes");
+    view.encode_next(&f2, 0, &[], &mut scratch, &mut out)
+        .expect("encodes");
     let snapshot = out.clone();
     group.bench_function("decode/aoi_snapshot", |b| {
         b.iter(|| decode_server(black_box(&snapshot)).expect("decodes"))

@@ -11,7 +11,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use snapwire_benches::{DT, VIEW_RADIUS, arena_world, player_frames};
 use snapwire_server::room::frame::Frame;
 use snapwire_server::sim::{Arena, GameRules};
-use snapwire_server::view::ClientView;
+use snapwire_server::view::{ClientView, ViewScratch};
 use snapwire_shared::Tick;
 use std::sync::Arc;
 
@@ -23,6 +23,7 @@ fn room_tick(c: &mut Criterion) {
         let players = player_frames(n);
         let mut views: Vec<ClientView> = (0..n).map(|_| ClientView::new(VIEW_RADIUS)).collect();
         let mut out = Vec::with_capacity(1024);
+        let mut scratch = ViewScratch::default();
         let mut tick = Tick::NONE;
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
@@ -38,7 +39,8 @@ fn room_tick(c: &mut Criterion) {
                 let mut bytes = 0;
                 for (i, view) in views.iter_mut().enumerate() {
                     out.clear();
-                    view.encode_next(&frame, i, &[], &mut out).expect("encodes");
+                    view.encode_next(&frame, i, &[], &mut scratch, &mut out)
+                        .expect("encodes");
                     bytes += out.len();
                 }
                 bytes

@@ -10,7 +10,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use snapwire_benches::{VIEW_RADIUS, two_frames};
-use snapwire_server::view::ClientView;
+use snapwire_server::view::{ClientView, ViewScratch};
 use snapwire_shared::codec;
 use snapwire_shared::delta::{EntityDelta, diff};
 use std::hint::black_box;
@@ -21,15 +21,20 @@ fn aoi(c: &mut Criterion) {
         let (f1, f2) = two_frames(n, VIEW_RADIUS, 2);
         let mut view = ClientView::new(VIEW_RADIUS);
         let mut out = Vec::with_capacity(1024);
+        let mut scratch = ViewScratch::default();
         // Warm the baseline so every timed call is a steady-state delta.
-        view.encode_next(&f1, 0, &[], &mut out).expect("encodes");
+        view.encode_next(&f1, 0, &[], &mut scratch, &mut out)
+            .expect("encodes");
         let mut flip = false;
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
                 out.clear();
                 flip = !flip;
                 let f = if flip { &f2 } else { &f1 };
-                black_box(view.encode_next(f, 0, &[], &mut out).expect("encodes"))
+                black_box(
+                    view.encode_next(f, 0, &[], &mut scratch, &mut out)
+                        .expect("encodes"),
+                )
             });
         });
     }

@@ -1,8 +1,9 @@
 //! Per-client snapshot building: area-of-interest query, delta against what
 //! this client was last sent, encoding.
 //!
-//! This runs in each connection's task, on whichever core it is on, outside
-//! the room's tick. It is pure (no I/O) so it is unit-tested and benched.
+//! This runs in the room's shards (one per worker), for each connection in
+//! turn, outside the room's tick. It is pure (no I/O) so it is unit-tested
+//! and benched.
 
 use crate::room::frame::Frame;
 use snapwire_shared::codec::{self, EncodeError};
@@ -16,7 +17,7 @@ use std::sync::Arc;
 /// (each flicker costs a full spawn).
 pub const EXIT_RADIUS_FACTOR: f32 = 1.1;
 
-/// What one client was last sent, and scratch space to build the next one.
+/// What one client was last sent.
 #[derive(Debug)]
 pub struct ClientView {
     /// View radius in quanta; 0 means the full world.
@@ -30,9 +31,16 @@ pub struct ClientView {
     baseline: Vec<NetEntity>,
     /// Full-view mode: the frame last sent, whose entities are the baseline.
     base_frame: Option<Arc<Frame>>,
-    /// Scratch: the view being built.
+}
+
+/// Scratch space to build a snapshot in. Clients served one after another
+/// share one (a shard has one for all its connections), so a connection
+/// keeps only what it was last sent.
+#[derive(Debug, Default)]
+pub struct ViewScratch {
+    /// The view being built.
     current: Vec<NetEntity>,
-    /// Scratch: the delta being built.
+    /// The delta being built.
     delta: EntityDelta,
 }
 
@@ -46,8 +54,6 @@ impl ClientView {
             base_tick: Tick::NONE,
             baseline: Vec::new(),
             base_frame: None,
-            current: Vec::new(),
-            delta: EntityDelta::default(),
         }
     }
 
@@ -57,7 +63,8 @@ impl ClientView {
     }
 
     /// Appends to `out` the snapshot of `frame` for player slot `player`,
-    /// carrying `events`, and makes it the baseline of the next one.
+    /// carrying `events`, and makes it the baseline of the next one; builds
+    /// it in `scratch`.
     ///
     /// Returns the number of entities in the client's view.
     pub fn encode_next(
@@ -65,6 +72,7 @@ impl ClientView {
         frame: &Arc<Frame>,
         player: usize,
         events: &[ServerEvent],
+        scratch: &mut ViewScratch,
         out: &mut Vec<u8>,
     ) -> Result<usize, EncodeError> {
         let me = frame.player(player);
@@ -76,10 +84,12 @@ impl ClientView {
             self.base_frame = Some(frame.clone());
             frame.entities.len()
         } else {
-            self.collect_visible(frame, me.map(|p| p.entity_index as usize));
-            diff(&self.baseline, &self.current, &mut self.delta);
-            codec::parts::delta_body(&self.delta, out)?;
-            std::mem::swap(&mut self.baseline, &mut self.current);
+            self.collect_visible(frame, me.map(|p| p.entity_index as usize), scratch);
+            diff(&self.baseline, &scratch.current, &mut scratch.delta);
+            codec::parts::delta_body(&scratch.delta, out)?;
+            // The view just built is the new baseline; the old baseline's
+            // buffer becomes the scratch for whoever is served next.
+            std::mem::swap(&mut self.baseline, &mut scratch.current);
             self.baseline.len()
         };
         codec::parts::snapshot_tail(events, out)?;
@@ -87,9 +97,9 @@ impl ClientView {
         Ok(visible)
     }
 
-    /// Fills `self.current` with the entities this client sees, by id.
-    fn collect_visible(&mut self, frame: &Frame, me: Option<usize>) {
-        self.current.clear();
+    /// Fills `scratch.current` with the entities this client sees, by id.
+    fn collect_visible(&self, frame: &Frame, me: Option<usize>, scratch: &mut ViewScratch) {
+        scratch.current.clear();
         let (Some(grid), Some(center)) = (&frame.grid, me.and_then(|i| frame.entities.get(i)))
         else {
             return;
@@ -97,7 +107,7 @@ impl ClientView {
         let (cx, cy) = (center.x, center.y);
         let (r2, exit2) = (self.radius_q * self.radius_q, self.exit_q * self.exit_q);
         let baseline = &self.baseline;
-        let current = &mut self.current;
+        let current = &mut scratch.current;
         grid.for_each_near(cx, cy, self.exit_q, |i| {
             let e = &frame.entities[i as usize];
             let (dx, dy) = (
@@ -111,7 +121,7 @@ impl ClientView {
                 current.push(*e);
             }
         });
-        self.current.sort_unstable_by_key(|e| e.id);
+        current.sort_unstable_by_key(|e| e.id);
     }
 }
 
@@ -145,19 +155,31 @@ mod tests {
             g.rebuild(&entities, (WORLD * POS_SCALE) as i64, r_q);
             g
         });
-        // Player slot 0 controls the first entity.
-        let players = vec![PlayerFrame {
-            entity_index: 0,
-            ack_input_seq: tick,
-            conn: 1,
-        }];
+        // Player slot i controls the i-th entity.
+        let players = (0..entities.len() as u32)
+            .map(|i| PlayerFrame {
+                entity_index: i,
+                ack_input_seq: tick,
+                conn: 1,
+            })
+            .collect();
         Arc::new(Frame::new(Tick(tick), entities, grid, players))
     }
 
     fn send(view: &mut ClientView, f: &Arc<Frame>, mirror: &mut Mirror) -> usize {
+        send_as(view, 0, f, &mut ViewScratch::default(), mirror)
+    }
+
+    fn send_as(
+        view: &mut ClientView,
+        player: usize,
+        f: &Arc<Frame>,
+        scratch: &mut ViewScratch,
+        mirror: &mut Mirror,
+    ) -> usize {
         let mut out = Vec::new();
         let n = view
-            .encode_next(f, 0, &[], &mut out)
+            .encode_next(f, player, &[], scratch, &mut out)
             .expect("snapshots should encode");
         let ServerMsg::Snapshot(s) = decode_server(&out).expect("snapshots should decode") else {
             panic!("expected a snapshot");
@@ -227,14 +249,42 @@ mod tests {
     }
 
     #[test]
+    fn clients_served_in_turn_share_scratch_but_not_views() {
+        // Two players far apart, each with a neighbour, all moving.
+        let at = |t: f32| {
+            [
+                (1, 100.0 + t, 100.0),
+                (2, 900.0 - t, 900.0),
+                (3, 150.0, 100.0 + t),
+                (4, 900.0, 850.0 - t),
+            ]
+        };
+        let (mut a, mut b) = (ClientView::new(300.0), ClientView::new(300.0));
+        let (mut ma, mut mb) = (Mirror::new(), Mirror::new());
+        let mut scratch = ViewScratch::default();
+        for tick in 1..=5 {
+            let f = frame(tick, &at(tick as f32 * 10.0), 300.0);
+            send_as(&mut a, 0, &f, &mut scratch, &mut ma);
+            send_as(&mut b, 1, &f, &mut scratch, &mut mb);
+            for (mirror, want) in [(&ma, [1, 3]), (&mb, [2, 4])] {
+                let ids: Vec<u32> = mirror.entities().iter().map(|e| e.id.0).collect();
+                assert_eq!(ids, want, "tick {tick}");
+                for e in mirror.entities() {
+                    assert_eq!(Some(e), f.entities.iter().find(|x| x.id == e.id));
+                }
+            }
+        }
+    }
+
+    #[test]
     fn an_idle_world_costs_only_the_header() {
         let f1 = frame(1, &[(1, 500.0, 500.0), (2, 600.0, 500.0)], 300.0);
         let f2 = frame(2, &[(1, 500.0, 500.0), (2, 600.0, 500.0)], 300.0);
         let mut v = ClientView::new(300.0);
-        let mut out = Vec::new();
-        v.encode_next(&f1, 0, &[], &mut out).unwrap();
+        let (mut out, mut scratch) = (Vec::new(), ViewScratch::default());
+        v.encode_next(&f1, 0, &[], &mut scratch, &mut out).unwrap();
         out.clear();
-        v.encode_next(&f2, 0, &[], &mut out).unwrap();
+        v.encode_next(&f2, 0, &[], &mut scratch, &mut out).unwrap();
         // tag, tick, base_tick, ack, three empty lists, no events.
         assert_eq!(out, vec![1, 2, 1, 2, 0, 0, 0, 0]);
     }

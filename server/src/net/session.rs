@@ -17,7 +17,7 @@ use super::listener::Shared;
 use crate::room::frame::Frame;
 use crate::room::{Joined, PlayerKey, RoomCmd, Roster};
 use crate::stats::Violation;
-use crate::view::ClientView;
+use crate::view::{ClientView, ViewScratch};
 use futures_util::{FutureExt, Sink, SinkExt, StreamExt};
 use snapwire_shared::codec;
 use snapwire_shared::protocol::close;
@@ -288,13 +288,14 @@ impl Session {
         ws: &mut Ws,
         frame: &Arc<Frame>,
         now: Instant,
+        scratch: &mut ViewScratch,
     ) -> Result<(), Outcome> {
         self.drain_messages(ws, frame.tick, now)?;
         if self.view.base_tick().is_some() && !frame.tick.is_newer_than(self.view.base_tick()) {
             // Already sent (a connection adopted mid-tick got it then).
             return Ok(());
         }
-        self.on_frame(ws, frame, now)
+        self.on_frame(ws, frame, now, scratch)
     }
 
     /// Handles every message the client has sent since the last tick,
@@ -317,7 +318,13 @@ impl Session {
     }
 
     /// A new frame: check the client's health, then send it its snapshot.
-    fn on_frame(&mut self, ws: &mut Ws, frame: &Arc<Frame>, now: Instant) -> Result<(), Outcome> {
+    fn on_frame(
+        &mut self,
+        ws: &mut Ws,
+        frame: &Arc<Frame>,
+        now: Instant,
+        scratch: &mut ViewScratch,
+    ) -> Result<(), Outcome> {
         let cfg = &self.shared.config;
         // Checked once per tick rather than with timers per connection:
         // frames arrive 30 times a second anyway.
@@ -406,10 +413,13 @@ impl Session {
         // Encoded straight into the message's own buffer: no copy, and no
         // buffer kept per connection between snapshots.
         let mut buf = Vec::with_capacity(self.last_size + self.last_size / 4);
-        if let Err(error) =
-            self.view
-                .encode_next(frame, self.joined.key.0, &self.due_events, &mut buf)
-        {
+        if let Err(error) = self.view.encode_next(
+            frame,
+            self.joined.key.0,
+            &self.due_events,
+            scratch,
+            &mut buf,
+        ) {
             warn!(peer = %self.peer, player = %self.player(), %error, "snapshot encoding failed");
             return Err(Outcome::close(close::INTERNAL_ERROR, "internal error"));
         }

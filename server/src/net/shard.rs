@@ -22,6 +22,7 @@ use super::listener::Shared;
 use super::session::Session;
 use crate::room::RoomCmd;
 use crate::room::frame::Frame;
+use crate::view::ViewScratch;
 use snapwire_shared::RoomId;
 use snapwire_shared::protocol::close;
 use std::collections::HashMap;
@@ -132,6 +133,8 @@ struct Shard {
     served: Vec<Box<Served>>,
     /// When draining: when connections will be closed.
     drain: Option<Instant>,
+    /// Where each connection's snapshot is built, one after another.
+    scratch: ViewScratch,
 }
 
 impl Shard {
@@ -151,6 +154,7 @@ impl Shard {
                     inbox: rx,
                     served: Vec::new(),
                     drain: None,
+                    scratch: ViewScratch::default(),
                 };
                 // Outside tokio's cooperative budget: a tick's pass makes
                 // several socket polls per connection, and past the budget
@@ -221,9 +225,10 @@ impl Shard {
         if frame
             .tick
             .is_newer_than(served.session.joined().welcome.tick)
-            && let Err(outcome) = served
-                .session
-                .on_tick(&mut served.ws, &frame, Instant::now())
+            && let Err(outcome) =
+                served
+                    .session
+                    .on_tick(&mut served.ws, &frame, Instant::now(), &mut self.scratch)
         {
             served.finish(outcome);
             return;
@@ -239,15 +244,16 @@ impl Shard {
         // `extract_if` visits every connection in order, serving each, and
         // takes out those whose session ended, keeping the others' order.
         let mut ended = Vec::new();
-        let finished =
-            self.served
-                .extract_if(.., |s| match s.session.on_tick(&mut s.ws, &frame, now) {
-                    Ok(()) => false,
-                    Err(outcome) => {
-                        ended.push(outcome);
-                        true
-                    }
-                });
+        let scratch = &mut self.scratch;
+        let finished = self.served.extract_if(.., |s| {
+            match s.session.on_tick(&mut s.ws, &frame, now, scratch) {
+                Ok(()) => false,
+                Err(outcome) => {
+                    ended.push(outcome);
+                    true
+                }
+            }
+        });
         let finished: Vec<_> = finished.collect();
         for (served, outcome) in finished.into_iter().zip(ended) {
             served.finish(outcome);
