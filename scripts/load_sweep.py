@@ -105,31 +105,31 @@ def run_one(args, n, variant):
     if args.baseline and row["report"]["snapshot_hz"] > 0:
         rep = row["report"]
         size = max(16, round(rep["bytes_in_per_bot_s"] / rep["snapshot_hz"]))
-        port = free_port()
-        cmd = [args.baseline_bin, "--listen", f"127.0.0.1:{port}", "--payload-bytes", str(size)]
-        base = measure(args, n, variant, f"{variant}-{n}-bare", cmd, port)
-        row["baseline"] = {"payload_bytes": size, "server_cores": base["server_cores"],
-                           "us_per_message": base["us_per_snapshot"],
-                           "snapshot_hz": base["report"]["snapshot_hz"],
-                           "interarrival_p99": base["report"]["interarrival_ms"]["p99"],
-                           "held": base["held_transport"]}
-        if base["us_per_snapshot"] and row["us_per_snapshot"]:
-            row["baseline_ratio"] = row["us_per_snapshot"] / base["us_per_snapshot"]
+        row["baseline"] = bare(args, n, variant, size, "tasks")
+        row["baseline"]["payload_bytes"] = size
         if args.floor:
             # The same payload from one loop over raw sockets: the transport's
             # floor on this machine, below any design with a socket per client.
-            port = free_port()
-            cmd = [args.baseline_bin, "--listen", f"127.0.0.1:{port}", "--payload-bytes", str(size),
-                   "--mode", "loop"]
-            floor = measure(args, n, variant, f"{variant}-{n}-floor", cmd, port)
-            row["floor"] = {"server_cores": floor["server_cores"],
-                            "us_per_message": floor["us_per_snapshot"],
-                            "snapshot_hz": floor["report"]["snapshot_hz"],
-                            "interarrival_p99": floor["report"]["interarrival_ms"]["p99"],
-                            "held": floor["held_transport"]}
-            if floor["us_per_snapshot"] and row["us_per_snapshot"]:
-                row["floor_ratio"] = row["us_per_snapshot"] / floor["us_per_snapshot"]
+            row["floor"] = bare(args, n, variant, size, "loop")
+        for key, ratio in (("baseline", "baseline_ratio"), ("floor", "floor_ratio")):
+            other = row.get(key)
+            if other and other["us_per_message"] and row["us_per_snapshot"]:
+                row[ratio] = row["us_per_snapshot"] / other["us_per_message"]
     return row
+
+
+def bare(args, n, variant, size, mode):
+    """The same swarm against bare-broadcast in `mode`, sending `size` bytes."""
+    port = free_port()
+    cmd = [args.baseline_bin, "--listen", f"127.0.0.1:{port}", "--payload-bytes", str(size),
+           "--mode", mode]
+    tag = f"{variant}-{n}-" + ("bare" if mode == "tasks" else "floor")
+    run = measure(args, n, variant, tag, cmd, port)
+    return {"server_cores": run["server_cores"],
+            "us_per_message": run["us_per_snapshot"],
+            "snapshot_hz": run["report"]["snapshot_hz"],
+            "interarrival_p99": run["report"]["interarrival_ms"]["p99"],
+            "held": run["held_transport"]}
 
 
 def measure(args, n, variant, tag, server_cmd, port):

@@ -176,15 +176,18 @@ impl Session {
         match timeout(self.shared.config.stall_timeout, ws.send(msg)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Outcome::Gone),
-            Err(_) => {
-                self.shared.config.stats.violation(
-                    Violation::Stalled,
-                    self.peer,
-                    "write did not complete",
-                );
-                Err(Outcome::Gone)
-            }
+            Err(_) => Err(self.write_stalled()),
         }
+    }
+
+    /// A write that did not complete within the stall timeout: counted,
+    /// and the connection is given up (not even a close frame would go out).
+    fn write_stalled(&self) -> Outcome {
+        self.shared
+            .config
+            .stats
+            .violation(Violation::Stalled, self.peer, "write did not complete");
+        Outcome::Gone
     }
 
     /// Logs the join and sends the Welcome; the shard takes it from here.
@@ -251,12 +254,7 @@ impl Session {
             Poll::Pending => {
                 let since = *self.blocked_since.get_or_insert(now);
                 if now.duration_since(since) >= self.shared.config.stall_timeout {
-                    self.shared.config.stats.violation(
-                        Violation::Stalled,
-                        self.peer,
-                        "write did not complete",
-                    );
-                    return Err(Outcome::Gone);
+                    return Err(self.write_stalled());
                 }
                 Ok(false)
             }
