@@ -17,6 +17,7 @@ pub mod ids;
 pub mod mirror;
 pub mod protocol;
 pub mod quant;
+mod varint;
 
 #[cfg(test)]
 pub(crate) mod testing;

@@ -19,6 +19,10 @@ pub struct Grid {
     starts: Vec<u32>,
     /// Indices into the entity list the grid was built from.
     items: Vec<u32>,
+    /// Each item's position, beside it, so that a query reads its cells'
+    /// positions in one sequential sweep instead of jumping through the
+    /// entity list.
+    item_pos: Vec<(i32, i32)>,
     /// `1 / cell`, so placing an entity is a multiply, not a division.
     inv_cell: f64,
     /// Scratch: each entity's cell, computed once per rebuild.
@@ -55,6 +59,8 @@ impl Grid {
         }
         self.items.clear();
         self.items.resize(entities.len(), 0);
+        self.item_pos.clear();
+        self.item_pos.resize(entities.len(), (0, 0));
         // Place from the back, with a cursor at each cell's end, so that each
         // cell's items stay in input order (ascending id).
         self.cursor.clear();
@@ -63,6 +69,7 @@ impl Grid {
             let slot = &mut self.cursor[c as usize];
             *slot -= 1;
             self.items[*slot as usize] = i as u32;
+            self.item_pos[*slot as usize] = (entities[i].x, entities[i].y);
         }
     }
 
@@ -77,10 +84,10 @@ impl Grid {
         self.axis(y) * self.cols + self.axis(x)
     }
 
-    /// Calls `f` with the index of every entity whose cell touches the square
-    /// of half-side `r_q` around `(x, y)`: a superset of the circle, which
-    /// the caller filters by exact distance.
-    pub fn for_each_near(&self, x: i32, y: i32, r_q: i64, mut f: impl FnMut(u32)) {
+    /// Calls `f` with the index and position of every entity whose cell
+    /// touches the square of half-side `r_q` around `(x, y)`: a superset of
+    /// the circle, which the caller filters by exact distance.
+    pub fn for_each_near(&self, x: i32, y: i32, r_q: i64, mut f: impl FnMut(u32, i32, i32)) {
         if self.cols == 0 {
             return;
         }
@@ -95,8 +102,8 @@ impl Grid {
             let last = row * self.cols + hi(x);
             // Cells of one row are contiguous in `items`.
             let (a, b) = (self.starts[first] as usize, self.starts[last + 1] as usize);
-            for &i in &self.items[a..b] {
-                f(i);
+            for (&i, &(x, y)) in self.items[a..b].iter().zip(&self.item_pos[a..b]) {
+                f(i, x, y);
             }
         }
     }
@@ -130,14 +137,18 @@ mod tests {
             let ents: Vec<_> = pts.iter().enumerate().map(|(i, &(x, y))| ent(i as u32, x, y)).collect();
             let mut g = Grid::default();
             g.rebuild(&ents, 16_000, cell);
-            let mut found = Vec::new();
-            g.for_each_near(qx, qy, r, |i| {
+            let (mut found, mut wrong_pos) = (Vec::new(), Vec::new());
+            g.for_each_near(qx, qy, r, |i, x, y| {
                 let e = &ents[i as usize];
-                let (dx, dy) = (i64::from(e.x - qx), i64::from(e.y - qy));
+                if (x, y) != (e.x, e.y) {
+                    wrong_pos.push(i);
+                }
+                let (dx, dy) = (i64::from(x - qx), i64::from(y - qy));
                 if dx * dx + dy * dy <= r * r {
                     found.push(i);
                 }
             });
+            prop_assert!(wrong_pos.is_empty(), "positions given are the entities' own");
             found.sort_unstable();
             let expected: Vec<u32> = ents.iter().enumerate().filter(|(_, e)| {
                 let (dx, dy) = (i64::from(e.x - qx), i64::from(e.y - qy));
@@ -153,10 +164,10 @@ mod tests {
         let mut g = Grid::default();
         g.rebuild(&ents, 16_000, 4_000);
         let mut hits = Vec::new();
-        g.for_each_near(0, 0, 100, |i| hits.push(i));
+        g.for_each_near(0, 0, 100, |i, _, _| hits.push(i));
         assert_eq!(hits, vec![0]);
         hits.clear();
-        g.for_each_near(16_000, 16_000, 100, |i| hits.push(i));
+        g.for_each_near(16_000, 16_000, 100, |i, _, _| hits.push(i));
         assert_eq!(hits, vec![1]);
     }
 }

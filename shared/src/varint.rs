@@ -1,0 +1,177 @@
+//! bincode 2's `standard()` integer encoding, written straight into a `Vec`.
+//!
+//! The per-client delta is most of what a server encodes, and bincode's serde
+//! path spends about 350 instructions per entity on it (an `io::Write`
+//! adapter and a generic call chain per field). These writers produce the
+//! same bytes for the few shapes a delta is made of; the tests below and
+//! `delta`'s check them byte for byte against bincode, on boundary values
+//! and random ones.
+//!
+//! The format (bincode's specification, "varint encoding", little endian):
+//! an unsigned value below 251 is one byte; otherwise a marker byte (251,
+//! 252, 253) followed by the value as a `u16`, `u32` or `u64`, whichever is
+//! the smallest that holds it. Signed values are zigzag-mapped first
+//! (0, -1, 1, -2, … become 0, 1, 2, 3, …). A `u8` is always one raw byte.
+
+const U16_MARKER: u8 = 251;
+const U32_MARKER: u8 = 252;
+const U64_MARKER: u8 = 253;
+const SINGLE_BYTE_MAX: u8 = 250;
+
+/// The most bytes [`SliceWriter::u32`] and [`SliceWriter::i32`] write.
+pub(crate) const MAX_U32: usize = 5;
+/// The most bytes [`SliceWriter::u16`] and [`SliceWriter::i16`] write.
+pub(crate) const MAX_U16: usize = 3;
+/// The most bytes [`SliceWriter::len`] writes.
+pub(crate) const MAX_LEN: usize = 9;
+
+/// Appends to `out` what `write` writes, which must be at most `max` bytes.
+///
+/// The writer works on a plain slice, sized beforehand, so each byte is one
+/// store and a bounds check rather than a `Vec` push (which re-reads the
+/// `Vec`'s length and capacity around every byte it stores).
+///
+/// # Panics
+///
+/// If `write` writes more than `max` bytes: a caller's sizing bug.
+pub(crate) fn append<R>(
+    out: &mut Vec<u8>,
+    max: usize,
+    write: impl FnOnce(&mut SliceWriter<'_>) -> R,
+) -> R {
+    let start = out.len();
+    out.resize(start + max, 0);
+    let mut w = SliceWriter {
+        buf: &mut out[start..],
+        pos: 0,
+    };
+    let r = write(&mut w);
+    let end = start + w.pos;
+    out.truncate(end);
+    r
+}
+
+/// Writes bincode `standard()` values into a slice; see [`append`].
+#[derive(Debug)]
+pub(crate) struct SliceWriter<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl SliceWriter<'_> {
+    fn bytes<const N: usize>(&mut self, b: [u8; N]) {
+        self.buf[self.pos..self.pos + N].copy_from_slice(&b);
+        self.pos += N;
+    }
+
+    /// A `u8`: one raw byte.
+    pub(crate) fn u8(&mut self, v: u8) {
+        self.bytes([v]);
+    }
+
+    pub(crate) fn u16(&mut self, v: u16) {
+        if v <= u16::from(SINGLE_BYTE_MAX) {
+            self.u8(v as u8);
+        } else {
+            self.u8(U16_MARKER);
+            self.bytes(v.to_le_bytes());
+        }
+    }
+
+    pub(crate) fn u32(&mut self, v: u32) {
+        if v <= u32::from(SINGLE_BYTE_MAX) {
+            self.u8(v as u8);
+        } else if let Ok(v) = u16::try_from(v) {
+            self.u8(U16_MARKER);
+            self.bytes(v.to_le_bytes());
+        } else {
+            self.u8(U32_MARKER);
+            self.bytes(v.to_le_bytes());
+        }
+    }
+
+    /// A sequence length (a `usize`, encoded as a `u64`).
+    pub(crate) fn len(&mut self, len: usize) {
+        let v = len as u64;
+        if let Ok(v) = u32::try_from(v) {
+            self.u32(v);
+        } else {
+            self.u8(U64_MARKER);
+            self.bytes(v.to_le_bytes());
+        }
+    }
+
+    pub(crate) fn i16(&mut self, v: i16) {
+        self.u16(((v << 1) ^ (v >> 15)) as u16);
+    }
+
+    pub(crate) fn i32(&mut self, v: i32) {
+        self.u32(((v << 1) ^ (v >> 31)) as u32);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bincode::config::standard;
+    use proptest::prelude::*;
+
+    fn bincode_bytes<T: serde::Serialize>(v: T) -> Vec<u8> {
+        bincode::serde::encode_to_vec(v, standard()).expect("integers encode")
+    }
+
+    fn ours(put: impl FnOnce(&mut SliceWriter<'_>)) -> Vec<u8> {
+        // A prefix, to check that `append` appends and keeps it.
+        let mut out = vec![0xAA];
+        append(&mut out, MAX_LEN, put);
+        assert_eq!(out[0], 0xAA);
+        out.split_off(1)
+    }
+
+    #[test]
+    fn boundaries_match_bincode() {
+        for v in [0u32, 1, 250, 251, 252, 255, 256, 65_535, 65_536, u32::MAX] {
+            assert_eq!(ours(|w| w.u32(v)), bincode_bytes(v), "u32 {v}");
+            assert!(ours(|w| w.u32(v)).len() <= MAX_U32);
+        }
+        for v in [0u16, 250, 251, u16::MAX] {
+            assert_eq!(ours(|w| w.u16(v)), bincode_bytes(v), "u16 {v}");
+            assert!(ours(|w| w.u16(v)).len() <= MAX_U16);
+        }
+        for v in [0i32, -1, 1, -125, 125, -126, 126, i32::MIN, i32::MAX] {
+            assert_eq!(ours(|w| w.i32(v)), bincode_bytes(v), "i32 {v}");
+        }
+        for v in [0i16, -1, 1, -126, 126, i16::MIN, i16::MAX] {
+            assert_eq!(ours(|w| w.i16(v)), bincode_bytes(v), "i16 {v}");
+        }
+        for v in [
+            0usize,
+            250,
+            251,
+            65_536,
+            u32::MAX as usize,
+            u32::MAX as usize + 1,
+        ] {
+            assert_eq!(ours(|w| w.len(v)), bincode_bytes(v), "len {v}");
+            assert!(ours(|w| w.len(v)).len() <= MAX_LEN);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn every_integer_matches_bincode(
+            // Each width's branches: one byte, 16 bits, the full width.
+            a in prop_oneof![0u32..300, 0u32..70_000, any::<u32>()],
+            b in prop_oneof![-200i32..200, -40_000i32..40_000, any::<i32>()],
+            c in prop_oneof![0u16..300, any::<u16>()],
+            d in prop_oneof![-200i16..200, any::<i16>()],
+            e in prop_oneof![0u64..70_000, any::<u64>()],
+        ) {
+            prop_assert_eq!(ours(|w| w.u32(a)), bincode_bytes(a));
+            prop_assert_eq!(ours(|w| w.i32(b)), bincode_bytes(b));
+            prop_assert_eq!(ours(|w| w.u16(c)), bincode_bytes(c));
+            prop_assert_eq!(ours(|w| w.i16(d)), bincode_bytes(d));
+            prop_assert_eq!(ours(|w| w.len(e as usize)), bincode_bytes(e as usize));
+        }
+    }
+}
