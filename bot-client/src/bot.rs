@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::watch;
-use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout};
+use tokio::time::{Instant, sleep, timeout};
 
 /// Remote entities are drawn this many ticks in the past, between two
 /// snapshots, which hides one late snapshot.
@@ -177,6 +177,14 @@ fn failed(mut c: Counters, shared: &Shared, why: String) -> Counters {
     c
 }
 
+/// What a server message was, for the play loop.
+enum Received {
+    /// A snapshot, already handled.
+    Snapshot,
+    /// Anything else, for the caller.
+    Other(ServerMsg),
+}
+
 /// A bot's game state.
 struct Bot {
     welcome: Welcome,
@@ -241,6 +249,15 @@ impl Bot {
         Ok(client)
     }
 
+    /// Plays until the window ends.
+    ///
+    /// A bot sends one input per snapshot, as soon as the snapshot arrives
+    /// (a client whose simulation is clocked by the server's), and by its own
+    /// 30 Hz clock only while snapshots do not come. So a bot wakes about
+    /// once per tick, not once for its clock and once for the server: the
+    /// swarm is the instrument, and its own wake-ups would otherwise cost as
+    /// much CPU as the server it measures. A ping rides along every
+    /// `tick_rate`-th input (once a second).
     async fn play(
         &mut self,
         cfg: &BotConfig,
@@ -250,59 +267,35 @@ impl Bot {
         samples: &mut SampleBuf,
     ) -> Result<(), ClientError> {
         let tick_rate = self.welcome.tick_rate.max(1);
-        let mut inputs = interval(Duration::from_secs_f64(1.0 / f64::from(tick_rate)));
-        inputs.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut pings = interval(Duration::from_secs(1));
-        pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut chaos = interval(Duration::from_secs(1));
-        chaos.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        chaos.reset(); // not in the first second
+        let period = Duration::from_secs_f64(1.0 / f64::from(tick_rate));
+        // After a snapshot, the clock waits a tick and a half: the next
+        // snapshot normally comes first and sends the input itself.
+        let patience = period.mul_f64(1.5);
         let mut window_rx = shared.window.clone();
         let mut window = *window_rx.borrow_and_update();
         // The swarm fixes the window once; after that there is nothing to
         // watch, and no reason to re-arm the watch on every wake-up.
         let mut watch_window = window.is_none();
         let epoch = Instant::now();
-        // Before the window is known, wait "forever" (the swarm bounds it).
-        let far = epoch + Duration::from_secs(86_400 * 365);
-        let end = sleep_until(window.map_or(far, |w| w.end));
-        tokio::pin!(end);
+        let clock = sleep(period);
+        tokio::pin!(clock);
         loop {
-            let in_window = |w: &Option<Window>| w.is_some_and(|w| w.contains(Instant::now()));
-            tokio::select! {
-                _ = &mut end => break,
-                changed = window_rx.changed(), if watch_window => match changed {
-                    Ok(()) => {
-                        window = *window_rx.borrow_and_update();
-                        end.as_mut().reset(window.map_or(far, |w| w.end));
-                        watch_window = window.is_none();
+            let now = Instant::now();
+            if window.is_some_and(|w| now >= w.end) {
+                break;
+            }
+            let by_snapshot = tokio::select! {
+                changed = window_rx.changed(), if watch_window => {
+                    match changed {
+                        Ok(()) => {
+                            window = *window_rx.borrow_and_update();
+                            watch_window = window.is_none();
+                        }
+                        Err(_) => watch_window = false,
                     }
-                    Err(_) => watch_window = false,
-                },
-                _ = inputs.tick() => {
-                    self.seq = self.seq.wrapping_add(1);
-                    let dir = self.walk.next(Instant::now());
-                    let input = InputCmd { seq: self.seq, move_x: dir.x, move_y: dir.y, yaw: dir.to_angle(), buttons: 0 };
-                    if let Some(p) = self.predictor.as_mut() {
-                        p.predict(input);
-                    }
-                    let sent = client.send(&ClientMsg::Input(input)).await?;
-                    if in_window(&window) {
-                        c.bytes_out += sent as u64;
-                    }
+                    continue;
                 }
-                _ = chaos.tick(), if cfg.chaos_drop > 0.0 => {
-                    if self.chaos.random_bool(cfg.chaos_drop.min(1.0)) {
-                        client = Box::pin(self.drop_and_resume(cfg, client, c)).await?;
-                    }
-                }
-                _ = pings.tick() => {
-                    let client_time = epoch.elapsed().as_micros() as u64;
-                    let sent = client.send(&ClientMsg::Ping { client_time }).await?;
-                    if in_window(&window) {
-                        c.bytes_out += sent as u64;
-                    }
-                }
+                _ = &mut clock => false,
                 bytes = client.recv_bytes() => {
                     let bytes = bytes?;
                     let now = Instant::now();
@@ -311,18 +304,56 @@ impl Bot {
                         c.bytes_in += bytes.len() as u64;
                     }
                     match self.receive(&bytes, now, window, c, shared, samples) {
-                        Ok(Some(ServerMsg::Pong { client_time, .. })) if counted => {
-                            let rtt = (epoch.elapsed().as_micros() as u64).saturating_sub(client_time);
-                            samples.record(Kind::Rtt, rtt, &shared.samples);
+                        Ok(Received::Snapshot) => true,
+                        Ok(Received::Other(ServerMsg::Pong { client_time, .. })) => {
+                            if counted {
+                                let rtt = (epoch.elapsed().as_micros() as u64)
+                                    .saturating_sub(client_time);
+                                samples.record(Kind::Rtt, rtt, &shared.samples);
+                            }
+                            continue;
                         }
-                        // The close frame that follows carries the same reason.
-                        Ok(Some(ServerMsg::Kicked { .. })) => {}
-                        Ok(_) => {}
+                        // A Kicked is followed by the close frame, which
+                        // ends the bot with the same reason.
+                        Ok(Received::Other(_)) => continue,
                         Err(_) => {
                             c.decode_errors += 1;
                             shared.live_errors.fetch_add(1, Ordering::Relaxed);
+                            continue;
                         }
                     }
+                }
+            };
+            let now = Instant::now();
+            clock
+                .as_mut()
+                .reset(now + if by_snapshot { patience } else { period });
+            let counted = window.is_some_and(|w| w.contains(now));
+            self.seq = self.seq.wrapping_add(1);
+            let dir = self.walk.next(now);
+            let input = InputCmd {
+                seq: self.seq,
+                move_x: dir.x,
+                move_y: dir.y,
+                yaw: dir.to_angle(),
+                buttons: 0,
+            };
+            if let Some(p) = self.predictor.as_mut() {
+                p.predict(input);
+            }
+            let sent = client.send(&ClientMsg::Input(input)).await?;
+            if counted {
+                c.bytes_out += sent as u64;
+            }
+            if self.seq.is_multiple_of(u32::from(tick_rate)) {
+                let client_time = epoch.elapsed().as_micros() as u64;
+                let sent = client.send(&ClientMsg::Ping { client_time }).await?;
+                if counted {
+                    c.bytes_out += sent as u64;
+                }
+                // Chaos is decided once a second, with the ping.
+                if cfg.chaos_drop > 0.0 && self.chaos.random_bool(cfg.chaos_drop.min(1.0)) {
+                    client = Box::pin(self.drop_and_resume(cfg, client, c)).await?;
                 }
             }
         }
@@ -331,8 +362,7 @@ impl Bot {
         Ok(())
     }
 
-    /// Handles one server message; returns the messages that the caller
-    /// still needs to look at (everything but snapshots).
+    /// Handles one server message.
     fn receive(
         &mut self,
         bytes: &[u8],
@@ -341,7 +371,7 @@ impl Bot {
         c: &mut Counters,
         shared: &Shared,
         samples: &mut SampleBuf,
-    ) -> Result<Option<ServerMsg>, DecodeError> {
+    ) -> Result<Received, DecodeError> {
         if self.mirror.is_none()
             && let Some(header) = codec::peek_snapshot_header(bytes)?
         {
@@ -350,7 +380,7 @@ impl Bot {
                 self.delta_error(c, shared);
             }
             self.chain_tick = header.tick;
-            return Ok(None);
+            return Ok(Received::Snapshot);
         }
         match codec::decode_server(bytes)? {
             ServerMsg::Snapshot(snap) => {
@@ -362,9 +392,9 @@ impl Bot {
                     shared,
                     samples,
                 );
-                Ok(None)
+                Ok(Received::Snapshot)
             }
-            other => Ok(Some(other)),
+            other => Ok(Received::Other(other)),
         }
     }
 
