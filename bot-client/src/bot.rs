@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::watch;
-use tokio::time::{Instant, sleep, timeout};
+use tokio::time::{Instant, sleep_until, timeout};
 
 /// Remote entities are drawn this many ticks in the past, between two
 /// snapshots, which hides one late snapshot.
@@ -251,12 +251,13 @@ impl Bot {
 
     /// Plays until the window ends.
     ///
-    /// A bot sends one input per snapshot, as soon as the snapshot arrives
-    /// (a client whose simulation is clocked by the server's), and by its own
-    /// 30 Hz clock only while snapshots do not come. So a bot wakes about
-    /// once per tick, not once for its clock and once for the server: the
-    /// swarm is the instrument, and its own wake-ups would otherwise cost as
-    /// much CPU as the server it measures. A ping rides along every
+    /// Inputs keep a strict schedule of one per tick, but each is sent when
+    /// the first snapshot arrives within half a tick of its slot (a client
+    /// whose simulation is clocked by the server's), and by the bot's own
+    /// clock, half a tick late, only when no snapshot came. So a bot wakes
+    /// about once per tick, not once for its clock and once for the server:
+    /// the swarm is the instrument, and its own wake-ups would otherwise
+    /// cost as much CPU as the server it measures. A ping rides along every
     /// `tick_rate`-th input (once a second).
     async fn play(
         &mut self,
@@ -268,16 +269,16 @@ impl Bot {
     ) -> Result<(), ClientError> {
         let tick_rate = self.welcome.tick_rate.max(1);
         let period = Duration::from_secs_f64(1.0 / f64::from(tick_rate));
-        // After a snapshot, the clock waits a tick and a half: the next
-        // snapshot normally comes first and sends the input itself.
-        let patience = period.mul_f64(1.5);
+        let half = period / 2;
+        // The next input's slot; it goes out in `slot ± half`.
+        let mut slot = Instant::now() + period;
         let mut window_rx = shared.window.clone();
         let mut window = *window_rx.borrow_and_update();
         // The swarm fixes the window once; after that there is nothing to
         // watch, and no reason to re-arm the watch on every wake-up.
         let mut watch_window = window.is_none();
         let epoch = Instant::now();
-        let clock = sleep(period);
+        let clock = sleep_until(slot + half);
         tokio::pin!(clock);
         loop {
             let now = Instant::now();
@@ -325,9 +326,13 @@ impl Bot {
                 }
             };
             let now = Instant::now();
-            clock
-                .as_mut()
-                .reset(now + if by_snapshot { patience } else { period });
+            if by_snapshot && now + half < slot {
+                continue; // this tick's input is out already
+            }
+            // One slot per tick; a bot that fell far behind skips slots
+            // rather than sending a burst.
+            slot = (slot + period).max(now + half);
+            clock.as_mut().reset(slot + half);
             let counted = window.is_some_and(|w| w.contains(now));
             self.seq = self.seq.wrapping_add(1);
             let dir = self.walk.next(now);

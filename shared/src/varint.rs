@@ -110,6 +110,93 @@ impl SliceWriter<'_> {
     }
 }
 
+/// Why a read failed, in the terms of `codec::DecodeError`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReadError {
+    /// The bytes end in the middle of a value.
+    Truncated,
+    /// A varint marker the type cannot take, or a value the caller refuses.
+    Malformed,
+}
+
+/// Reads bincode `standard()` values from a slice: the inverse of
+/// [`SliceWriter`], accepting exactly what bincode accepts (non-minimal
+/// varints included) and failing where it fails.
+#[derive(Debug)]
+pub(crate) struct SliceReader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> SliceReader<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        SliceReader { buf, pos: 0 }
+    }
+
+    /// Bytes consumed so far.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Bytes not yet consumed.
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    fn bytes<const N: usize>(&mut self) -> Result<[u8; N], ReadError> {
+        let b = self
+            .buf
+            .get(self.pos..self.pos + N)
+            .ok_or(ReadError::Truncated)?;
+        self.pos += N;
+        Ok(b.try_into().expect("the slice has N bytes"))
+    }
+
+    /// A `u8`: one raw byte.
+    pub(crate) fn u8(&mut self) -> Result<u8, ReadError> {
+        Ok(self.bytes::<1>()?[0])
+    }
+
+    pub(crate) fn u16(&mut self) -> Result<u16, ReadError> {
+        match self.u8()? {
+            b @ 0..=SINGLE_BYTE_MAX => Ok(u16::from(b)),
+            U16_MARKER => Ok(u16::from_le_bytes(self.bytes()?)),
+            _ => Err(ReadError::Malformed),
+        }
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32, ReadError> {
+        match self.u8()? {
+            b @ 0..=SINGLE_BYTE_MAX => Ok(u32::from(b)),
+            U16_MARKER => Ok(u32::from(u16::from_le_bytes(self.bytes()?))),
+            U32_MARKER => Ok(u32::from_le_bytes(self.bytes()?)),
+            _ => Err(ReadError::Malformed),
+        }
+    }
+
+    /// A sequence length (a `u64`, which must fit a `usize`).
+    pub(crate) fn len(&mut self) -> Result<usize, ReadError> {
+        let v = match self.u8()? {
+            b @ 0..=SINGLE_BYTE_MAX => u64::from(b),
+            U16_MARKER => u64::from(u16::from_le_bytes(self.bytes()?)),
+            U32_MARKER => u64::from(u32::from_le_bytes(self.bytes()?)),
+            U64_MARKER => u64::from_le_bytes(self.bytes()?),
+            _ => return Err(ReadError::Malformed),
+        };
+        usize::try_from(v).map_err(|_| ReadError::Malformed)
+    }
+
+    pub(crate) fn i16(&mut self) -> Result<i16, ReadError> {
+        let n = self.u16()?;
+        Ok(((n >> 1) as i16) ^ -((n & 1) as i16))
+    }
+
+    pub(crate) fn i32(&mut self) -> Result<i32, ReadError> {
+        let n = self.u32()?;
+        Ok(((n >> 1) as i32) ^ -((n & 1) as i32))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,7 +244,39 @@ mod tests {
         }
     }
 
+    /// What bincode makes of `bytes` as a `T`, in our error terms.
+    fn bincode_reads<T: serde::de::DeserializeOwned>(
+        bytes: &[u8],
+    ) -> Result<(T, usize), ReadError> {
+        bincode::serde::decode_from_slice(bytes, standard()).map_err(|e| match e {
+            bincode::error::DecodeError::UnexpectedEnd { .. } => ReadError::Truncated,
+            _ => ReadError::Malformed,
+        })
+    }
+
+    fn our_read<T>(
+        bytes: &[u8],
+        read: impl FnOnce(&mut SliceReader<'_>) -> Result<T, ReadError>,
+    ) -> Result<(T, usize), ReadError> {
+        let mut r = SliceReader::new(bytes);
+        let v = read(&mut r)?;
+        Ok((v, r.position()))
+    }
+
     proptest! {
+        #[test]
+        fn reads_accept_and_refuse_what_bincode_does(
+            bytes in proptest::collection::vec(
+                prop_oneof![3 => 0u8..=255, 1 => 249u8..=255], 0..10),
+        ) {
+            prop_assert_eq!(our_read(&bytes, |r| r.u8()), bincode_reads::<u8>(&bytes));
+            prop_assert_eq!(our_read(&bytes, |r| r.u16()), bincode_reads::<u16>(&bytes));
+            prop_assert_eq!(our_read(&bytes, |r| r.u32()), bincode_reads::<u32>(&bytes));
+            prop_assert_eq!(our_read(&bytes, |r| r.i16()), bincode_reads::<i16>(&bytes));
+            prop_assert_eq!(our_read(&bytes, |r| r.i32()), bincode_reads::<i32>(&bytes));
+            prop_assert_eq!(our_read(&bytes, |r| r.len()), bincode_reads::<usize>(&bytes));
+        }
+
         #[test]
         fn every_integer_matches_bincode(
             // Each width's branches: one byte, 16 bits, the full width.
