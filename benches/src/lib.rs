@@ -37,6 +37,22 @@ pub fn arena_world(n: usize, seed: u64) -> World {
     world
 }
 
+/// The workload's random walk, applied before a step: each tick one
+/// entity in 30 (each in turn, so every entity once a second) picks a new
+/// direction. Without it every entity walks one way for ever, and a bench
+/// that runs thousands of ticks ends up measuring everyone pressed against
+/// the walls, at many times the reference density.
+pub fn turn_some(world: &mut World, tick: u32, rng: &mut SmallRng) {
+    for (i, e) in world.entities_mut().enumerate() {
+        if (i as u32).wrapping_add(tick) % 30 == 0 {
+            let angle: f32 = rng.random_range(0.0..std::f32::consts::TAU);
+            e.input.move_x = angle.cos();
+            e.input.move_y = angle.sin();
+            e.input.yaw = angle;
+        }
+    }
+}
+
 /// `n` players, slot `i` controlling the `i`-th entity by id.
 pub fn player_frames(n: usize) -> Vec<PlayerFrame> {
     (0..n as u32)
