@@ -44,7 +44,7 @@ pub fn arena_world(n: usize, seed: u64) -> World {
 /// the walls, at many times the reference density.
 pub fn turn_some(world: &mut World, tick: u32, rng: &mut SmallRng) {
     for (i, e) in world.entities_mut().enumerate() {
-        if (i as u32).wrapping_add(tick) % 30 == 0 {
+        if (i as u32).wrapping_add(tick).is_multiple_of(30) {
             let angle: f32 = rng.random_range(0.0..std::f32::consts::TAU);
             e.input.move_x = angle.cos();
             e.input.move_y = angle.sin();
