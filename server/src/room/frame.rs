@@ -68,6 +68,11 @@ impl Frame {
         grid: Option<Grid>,
         players: Vec<PlayerFrame>,
     ) -> Self {
+        // Views and deltas rely on it (a view sorts indices to sort by id).
+        debug_assert!(
+            entities.windows(2).all(|w| w[0].id < w[1].id),
+            "a frame's entities are by strictly ascending id"
+        );
         Frame {
             tick,
             entities,
