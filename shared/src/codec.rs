@@ -133,32 +133,49 @@ pub fn decode_server(bytes: &[u8]) -> Result<ServerMsg, DecodeError> {
 /// start with the snapshot tag.
 fn decode_snapshot(bytes: &[u8]) -> Option<Result<Snapshot, DecodeError>> {
     let mut r = SliceReader::new(bytes);
-    if r.u32().ok()? != SNAPSHOT_VARIANT {
+    if !matches!(is_snapshot(&mut r), Ok(true)) {
         return None;
     }
-    let from = |e: ReadError| match e {
-        ReadError::Truncated => DecodeError::Truncated,
-        ReadError::Malformed => DecodeError::Malformed,
-    };
-    let read = |r: &mut SliceReader<'_>| -> Result<Snapshot, DecodeError> {
-        let tick = Tick(r.u32().map_err(from)?);
-        let base_tick = Tick(r.u32().map_err(from)?);
-        let ack_input_seq = r.u32().map_err(from)?;
-        let delta = EntityDelta::read_wire(r).map_err(from)?;
+    let mut read = || -> Result<Snapshot, DecodeError> {
+        let head = read_snapshot_header(&mut r)?;
+        let delta = EntityDelta::read_wire(&mut r)?;
         let rest = &bytes[r.position()..];
         let (events, used) = bincode::serde::decode_from_slice(rest, server_config())?;
         if used != rest.len() {
             return Err(DecodeError::TrailingBytes);
         }
         Ok(Snapshot {
-            tick,
-            base_tick,
-            ack_input_seq,
+            tick: head.tick,
+            base_tick: head.base_tick,
+            ack_input_seq: head.ack_input_seq,
             delta,
             events,
         })
     };
-    Some(read(&mut r))
+    Some(read())
+}
+
+/// Reads a server message's tag: whether it is a snapshot.
+fn is_snapshot(r: &mut SliceReader<'_>) -> Result<bool, DecodeError> {
+    Ok(r.u32()? == SNAPSHOT_VARIANT)
+}
+
+/// Reads the fields after a snapshot's tag, up to its delta.
+fn read_snapshot_header(r: &mut SliceReader<'_>) -> Result<SnapshotHeader, DecodeError> {
+    Ok(SnapshotHeader {
+        tick: Tick(r.u32()?),
+        base_tick: Tick(r.u32()?),
+        ack_input_seq: r.u32()?,
+    })
+}
+
+impl From<ReadError> for DecodeError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Truncated => DecodeError::Truncated,
+            ReadError::Malformed => DecodeError::Malformed,
+        }
+    }
 }
 
 /// The header of a snapshot, decoded without its entities.
@@ -176,18 +193,11 @@ pub struct SnapshotHeader {
 /// tick, base tick, ack): enough to follow the `base_tick` chain without the
 /// cost of decoding every entity. `Ok(None)` for any other message.
 pub fn peek_snapshot_header(bytes: &[u8]) -> Result<Option<SnapshotHeader>, DecodeError> {
-    let cfg = server_config();
-    let (tag, used): (u32, usize) = bincode::serde::decode_from_slice(bytes, cfg)?;
-    if tag != SNAPSHOT_VARIANT {
+    let mut r = SliceReader::new(bytes);
+    if !is_snapshot(&mut r)? {
         return Ok(None);
     }
-    let ((tick, base_tick, ack_input_seq), _): ((Tick, Tick, u32), usize) =
-        bincode::serde::decode_from_slice(&bytes[used..], cfg)?;
-    Ok(Some(SnapshotHeader {
-        tick,
-        base_tick,
-        ack_input_seq,
-    }))
+    read_snapshot_header(&mut r).map(Some)
 }
 
 /// Appends the encoding of a client message to `out`.

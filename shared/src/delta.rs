@@ -134,12 +134,12 @@ impl EntityDelta {
             w.len(self.removed.len());
             let mut gaps = Gaps::default();
             for &id in &self.removed {
-                w.u32(gaps.next(id)?);
+                w.u32(gaps.gap_to(id)?);
             }
             w.len(self.updated.len());
             let mut gaps = Gaps::default();
             for u in &self.updated {
-                w.u32(gaps.next(u.id)?);
+                w.u32(gaps.gap_to(u.id)?);
                 let m = u.mask();
                 w.u8(m);
                 if m & mask::X != 0 {
@@ -161,7 +161,7 @@ impl EntityDelta {
             w.len(self.spawned.len());
             let mut gaps = Gaps::default();
             for e in &self.spawned {
-                w.u32(gaps.next(e.id)?);
+                w.u32(gaps.gap_to(e.id)?);
                 w.i32(e.x);
                 w.i32(e.y);
                 w.i16(e.vx);
@@ -241,7 +241,7 @@ impl EntityDelta {
 /// path's checks (see `ListSeed`).
 struct ListIds {
     left: usize,
-    prev: u32,
+    gaps: Gaps,
     /// What to reserve: never trust a length prefix for allocation. Each
     /// item takes at least a byte, and the cap is `ListSeed`'s.
     reserve: usize,
@@ -251,7 +251,7 @@ impl ListIds {
     fn new(len: usize, remaining: usize) -> Self {
         ListIds {
             left: len,
-            prev: 0,
+            gaps: Gaps::default(),
             reserve: len.min(remaining).min(1024),
         }
     }
@@ -263,14 +263,7 @@ impl ListIds {
     }
 
     fn next(&mut self, gap: u32) -> Result<EntityId, varint::ReadError> {
-        if gap == 0 {
-            return Err(varint::ReadError::Malformed);
-        }
-        self.prev = self
-            .prev
-            .checked_add(gap)
-            .ok_or(varint::ReadError::Malformed)?;
-        Ok(EntityId(self.prev))
+        self.gaps.id_after(gap).ok_or(varint::ReadError::Malformed)
     }
 }
 
@@ -280,21 +273,33 @@ impl ListIds {
 #[error("entity ids must be non-zero and strictly ascending, found {0} out of order")]
 pub struct UnorderedIds(pub EntityId);
 
-/// Id gaps along one list.
+/// Id gaps along one list, both ways: every encoder and decoder of a
+/// delta list (serde's and the direct ones) goes through this.
 #[derive(Default)]
 struct Gaps {
     prev: u32,
 }
 
 impl Gaps {
-    fn next(&mut self, id: EntityId) -> Result<u32, UnorderedIds> {
-        // The first id must be above 0, every later one above its predecessor.
+    /// Writing: the gap from the previous id to `id`. The first id must be
+    /// above 0, every later one above its predecessor.
+    fn gap_to(&mut self, id: EntityId) -> Result<u32, UnorderedIds> {
         if id.0 <= self.prev {
             return Err(UnorderedIds(id));
         }
         let g = id.0 - self.prev;
         self.prev = id.0;
         Ok(g)
+    }
+
+    /// Reading: the id `gap` after the previous one; `None` for a zero gap
+    /// (ids must strictly ascend) or an id past `u32::MAX`.
+    fn id_after(&mut self, gap: u32) -> Option<EntityId> {
+        if gap == 0 {
+            return None;
+        }
+        self.prev = self.prev.checked_add(gap)?;
+        Some(EntityId(self.prev))
     }
 }
 
@@ -428,25 +433,14 @@ impl Keyed for NetEntity {
     }
 }
 
-/// The gap from `prev` to `id`; fails unless ids strictly ascend.
-fn gap<E: ser::Error>(prev: u32, id: EntityId, first: bool) -> Result<u32, E> {
-    if id.0 == 0 || (!first && id.0 <= prev) {
-        return Err(E::custom(
-            "entity ids must be non-zero and strictly ascending",
-        ));
-    }
-    Ok(id.0 - prev)
-}
-
 struct GapIds<'a>(&'a [EntityId]);
 
 impl Serialize for GapIds<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        let mut prev = 0;
-        for (i, &id) in self.0.iter().enumerate() {
-            seq.serialize_element(&gap::<S::Error>(prev, id, i == 0)?)?;
-            prev = id.0;
+        let mut gaps = Gaps::default();
+        for &id in self.0 {
+            seq.serialize_element(&gaps.gap_to(id).map_err(ser::Error::custom)?)?;
         }
         seq.end()
     }
@@ -460,11 +454,10 @@ where
 {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.0.len()))?;
-        let mut prev = 0;
-        for (i, item) in self.0.iter().enumerate() {
-            let g = gap::<S::Error>(prev, item.key(), i == 0)?;
+        let mut gaps = Gaps::default();
+        for item in self.0 {
+            let g = gaps.gap_to(item.key()).map_err(ser::Error::custom)?;
             seq.serialize_element(&Gapped(g, item))?;
-            prev = item.key().0;
         }
         seq.end()
     }
@@ -661,16 +654,12 @@ impl<'de, T: FromWire<'de>> Visitor<'de> for ListSeed<T> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         // Never trust a length prefix for allocation: cap the reservation.
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        let mut prev: u32 = 0;
+        let mut gaps = Gaps::default();
         while let Some(item) = seq.next_element::<T>()? {
-            let g = item.gap();
-            if g == 0 {
-                return Err(de::Error::custom("entity ids must strictly ascend"));
-            }
-            prev = prev
-                .checked_add(g)
-                .ok_or_else(|| de::Error::custom("entity id overflows"))?;
-            out.push(item.with_id(EntityId(prev)));
+            let id = gaps.id_after(item.gap()).ok_or_else(|| {
+                de::Error::custom("entity ids must strictly ascend and fit a u32")
+            })?;
+            out.push(item.with_id(id));
         }
         Ok(out)
     }
