@@ -12,46 +12,18 @@
 //! ticks criterion runs.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
-use snapwire_benches::{DT, VIEW_RADIUS, arena_world, player_frames, turn_some};
-use snapwire_server::room::frame::Frame;
-use snapwire_server::sim::{Arena, GameRules};
-use snapwire_server::view::{ClientView, ViewScratch};
-use snapwire_shared::Tick;
-use std::sync::Arc;
+use snapwire_benches::VirtualRoom;
 
 fn room_tick(c: &mut Criterion) {
     let mut group = c.benchmark_group("room_tick/aoi");
     group.sample_size(10);
     for n in [1_000usize, 10_000] {
-        let mut world = arena_world(n, 5);
-        let players = player_frames(n);
-        let mut views: Vec<ClientView> = (0..n).map(|_| ClientView::new(VIEW_RADIUS)).collect();
-        let mut out = Vec::with_capacity(1024);
-        let mut scratch = ViewScratch::default();
-        let mut tick = Tick::NONE;
-        let mut rng = SmallRng::seed_from_u64(6);
+        let mut room = VirtualRoom::new(n);
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
-                tick = tick.next();
-                turn_some(&mut world, tick.0, &mut rng);
-                Arena.step(&mut world, DT);
-                let frame = Arc::new(Frame::from_world(
-                    tick,
-                    &world,
-                    VIEW_RADIUS,
-                    players.clone(),
-                ));
-                let mut bytes = 0;
-                for (i, view) in views.iter_mut().enumerate() {
-                    out.clear();
-                    view.encode_next(&frame, i, &[], &mut scratch, &mut out)
-                        .expect("encodes");
-                    bytes += out.len();
-                }
-                bytes
+                let frame = room.step_and_frame();
+                room.encode_views(&frame)
             });
         });
     }

@@ -11,14 +11,7 @@
 //! Prints the median time of a tick's frame and of its clients' views (after
 //! two warm-up ticks) and the bytes those views encoded.
 
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
-use snapwire_benches::{DT, VIEW_RADIUS, arena_world, player_frames, turn_some};
-use snapwire_server::room::frame::Frame;
-use snapwire_server::sim::{Arena, GameRules};
-use snapwire_server::view::{ClientView, ViewScratch};
-use snapwire_shared::Tick;
-use std::sync::Arc;
+use snapwire_benches::VirtualRoom;
 use std::time::{Duration, Instant};
 
 fn main() {
@@ -27,32 +20,13 @@ fn main() {
         eprintln!("usage: room_ticks CLIENTS TICKS");
         std::process::exit(2);
     };
-    let mut world = arena_world(clients, 5);
-    let players = player_frames(clients);
-    let mut views: Vec<ClientView> = (0..clients).map(|_| ClientView::new(VIEW_RADIUS)).collect();
-    let (mut out, mut scratch) = (Vec::with_capacity(1024), ViewScratch::default());
-    let mut rng = SmallRng::seed_from_u64(6);
-    let mut tick = Tick::NONE;
+    let mut room = VirtualRoom::new(clients);
     let mut timings: Vec<(Duration, Duration, usize)> = Vec::new();
     for t in 0..ticks {
         let started = Instant::now();
-        tick = tick.next();
-        turn_some(&mut world, tick.0, &mut rng);
-        Arena.step(&mut world, DT);
-        let frame = Arc::new(Frame::from_world(
-            tick,
-            &world,
-            VIEW_RADIUS,
-            players.clone(),
-        ));
+        let frame = room.step_and_frame();
         let framed = Instant::now();
-        let mut bytes = 0;
-        for (i, view) in views.iter_mut().enumerate() {
-            out.clear();
-            view.encode_next(&frame, i, &[], &mut scratch, &mut out)
-                .expect("views encode");
-            bytes += out.len();
-        }
+        let bytes = room.encode_views(&frame);
         if t >= 2 {
             timings.push((framed - started, framed.elapsed(), bytes));
         }

@@ -5,6 +5,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use snapwire_server::room::frame::{Frame, PlayerFrame};
 use snapwire_server::sim::{Arena, GameRules, World};
+use snapwire_server::view::{ClientView, ViewScratch};
 use snapwire_shared::arena::world_size_for;
 use snapwire_shared::{InputCmd, Tick};
 use std::sync::Arc;
@@ -42,7 +43,7 @@ pub fn arena_world(n: usize, seed: u64) -> World {
 /// direction. Without it every entity walks one way for ever, and a bench
 /// that runs thousands of ticks ends up measuring everyone pressed against
 /// the walls, at many times the reference density.
-pub fn turn_some(world: &mut World, tick: u32, rng: &mut SmallRng) {
+fn turn_some(world: &mut World, tick: u32, rng: &mut SmallRng) {
     for (i, e) in world.entities_mut().enumerate() {
         if (i as u32).wrapping_add(tick).is_multiple_of(30) {
             let angle: f32 = rng.random_range(0.0..std::f32::consts::TAU);
@@ -73,4 +74,60 @@ pub fn two_frames(n: usize, view_radius: f32, seed: u64) -> (Arc<Frame>, Arc<Fra
     Arena.step(&mut world, DT);
     let b = Frame::from_world(Tick(2), &world, view_radius, players);
     (Arc::new(a), Arc::new(b))
+}
+
+/// A room of the reference workload with `n` virtual clients and no
+/// sockets: what the `room_tick` bench times and the `room_ticks` example
+/// counts. Player slot `i` controls the `i`-th entity; entities random-walk.
+#[derive(Debug)]
+pub struct VirtualRoom {
+    world: World,
+    players: Vec<PlayerFrame>,
+    views: Vec<ClientView>,
+    scratch: ViewScratch,
+    out: Vec<u8>,
+    tick: Tick,
+    rng: SmallRng,
+}
+
+impl VirtualRoom {
+    /// `n` clients, none sent anything yet.
+    pub fn new(n: usize) -> Self {
+        VirtualRoom {
+            world: arena_world(n, 5),
+            players: player_frames(n),
+            views: (0..n).map(|_| ClientView::new(VIEW_RADIUS)).collect(),
+            scratch: ViewScratch::default(),
+            out: Vec::with_capacity(1024),
+            tick: Tick::NONE,
+            rng: SmallRng::seed_from_u64(6),
+        }
+    }
+
+    /// The room's own part of a tick: turn some walkers, step the world,
+    /// build the frame.
+    pub fn step_and_frame(&mut self) -> Arc<Frame> {
+        self.tick = self.tick.next();
+        turn_some(&mut self.world, self.tick.0, &mut self.rng);
+        Arena.step(&mut self.world, DT);
+        Arc::new(Frame::from_world(
+            self.tick,
+            &self.world,
+            VIEW_RADIUS,
+            self.players.clone(),
+        ))
+    }
+
+    /// Every client's view, delta and encoding of `frame`, in slot order;
+    /// returns the bytes encoded.
+    pub fn encode_views(&mut self, frame: &Arc<Frame>) -> usize {
+        let mut bytes = 0;
+        for (i, view) in self.views.iter_mut().enumerate() {
+            self.out.clear();
+            view.encode_next(frame, i, &[], &mut self.scratch, &mut self.out)
+                .expect("views encode");
+            bytes += self.out.len();
+        }
+        bytes
+    }
 }
