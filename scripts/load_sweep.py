@@ -126,6 +126,7 @@ def bare(args, n, variant, size, mode):
     tag = f"{variant}-{n}-" + ("bare" if mode == "tasks" else "floor")
     run = measure(args, n, variant, tag, cmd, port)
     return {"server_cores": run["server_cores"],
+            "swarm_cores": run["swarm_cores"],
             "us_per_message": run["us_per_snapshot"],
             "snapshot_hz": run["report"]["snapshot_hz"],
             "interarrival_p99": run["report"]["interarrival_ms"]["p99"],

@@ -4,7 +4,7 @@
 //! its entries (28 moving entities: a few hundred nanoseconds).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use snapwire_benches::{VIEW_RADIUS, two_frames};
+use snapwire_benches::{Updates, VIEW_RADIUS, two_frames};
 use snapwire_server::view::{ClientView, ViewScratch};
 use snapwire_shared::codec::{client_to_vec, decode_client, decode_server, encode_client};
 use snapwire_shared::protocol::PROTOCOL_VERSION;
@@ -40,7 +40,7 @@ fn codec(c: &mut Criterion) {
         });
     }
     // A typical aoi snapshot: ~28 visible, all moving.
-    let (f1, f2) = two_frames(2_500, VIEW_RADIUS, 4);
+    let (f1, f2) = two_frames(2_500, VIEW_RADIUS, 4, Updates::Encoded);
     let mut view = ClientView::new(VIEW_RADIUS);
     let mut scratch = ViewScratch::default();
     view.encode_next(&f1, 0, &[], &mut scratch, &mut out)

@@ -65,14 +65,35 @@ pub fn player_frames(n: usize) -> Vec<PlayerFrame> {
         .collect()
 }
 
+/// How [`two_frames`] prepares its frames for aoi clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Updates {
+    /// Each frame's entity updates are encoded from the other, so that a
+    /// client sent them in turn always finds its updates encoded, like one
+    /// that keeps up in a room.
+    Encoded,
+    /// None: every client diffs its own baseline, like one that was not
+    /// sent the previous frame.
+    Diffed,
+}
+
 /// Two consecutive frames of a moving world, where player slot `i`
 /// controls the `i`-th entity by id.
-pub fn two_frames(n: usize, view_radius: f32, seed: u64) -> (Arc<Frame>, Arc<Frame>) {
+pub fn two_frames(
+    n: usize,
+    view_radius: f32,
+    seed: u64,
+    updates: Updates,
+) -> (Arc<Frame>, Arc<Frame>) {
     let mut world = arena_world(n, seed);
     let players = player_frames(n);
-    let a = Frame::from_world(Tick(1), &world, view_radius, players.clone());
+    let mut a = Frame::from_world(Tick(1), &world, view_radius, players.clone());
     Arena.step(&mut world, DT);
-    let b = Frame::from_world(Tick(2), &world, view_radius, players);
+    let mut b = Frame::from_world(Tick(2), &world, view_radius, players);
+    if updates == Updates::Encoded {
+        b.encode_updates_from(&a);
+        a.encode_updates_from(&b);
+    }
     (Arc::new(a), Arc::new(b))
 }
 
@@ -88,6 +109,8 @@ pub struct VirtualRoom {
     out: Vec<u8>,
     tick: Tick,
     rng: SmallRng,
+    /// The frame of the last tick, as the room keeps it published.
+    last: Option<Arc<Frame>>,
 }
 
 impl VirtualRoom {
@@ -101,21 +124,24 @@ impl VirtualRoom {
             out: Vec::with_capacity(1024),
             tick: Tick::NONE,
             rng: SmallRng::seed_from_u64(6),
+            last: None,
         }
     }
 
     /// The room's own part of a tick: turn some walkers, step the world,
-    /// build the frame.
+    /// build the frame and encode its entity updates from the last one.
     pub fn step_and_frame(&mut self) -> Arc<Frame> {
         self.tick = self.tick.next();
         turn_some(&mut self.world, self.tick.0, &mut self.rng);
         Arena.step(&mut self.world, DT);
-        Arc::new(Frame::from_world(
-            self.tick,
-            &self.world,
-            VIEW_RADIUS,
-            self.players.clone(),
-        ))
+        let mut frame =
+            Frame::from_world(self.tick, &self.world, VIEW_RADIUS, self.players.clone());
+        if let Some(last) = &self.last {
+            frame.encode_updates_from(last);
+        }
+        let frame = Arc::new(frame);
+        self.last = Some(frame.clone());
+        frame
     }
 
     /// Every client's view, delta and encoding of `frame`, in slot order;

@@ -7,7 +7,7 @@
 
 use crate::room::frame::Frame;
 use snapwire_shared::codec::{self, EncodeError};
-use snapwire_shared::delta::{EntityDelta, diff};
+use snapwire_shared::delta::{EncodedDelta, EntityDelta, diff};
 use snapwire_shared::quant::POS_SCALE;
 use snapwire_shared::{NetEntity, ServerEvent, Tick};
 use std::sync::Arc;
@@ -44,6 +44,8 @@ pub struct ViewScratch {
     current: Vec<NetEntity>,
     /// The delta being built.
     delta: EntityDelta,
+    /// The delta being built from the frame's encoded updates.
+    encoded: EncodedDelta,
 }
 
 impl ClientView {
@@ -87,8 +89,24 @@ impl ClientView {
             frame.entities.len()
         } else {
             self.collect_visible(frame, me.map(|p| p.entity_index as usize), scratch);
-            diff(&self.baseline, &scratch.current, &mut scratch.delta);
-            codec::parts::delta_body(&scratch.delta, out)?;
+            // A client that was sent the previous frame (every client that
+            // keeps up) gets its updates copied from the frame's, encoded
+            // once per entity; any other diffs its own baseline.
+            let copied = match frame.updates_from(self.base_tick) {
+                Some(updates) => codec::parts::encoded_delta_body(
+                    updates,
+                    &self.baseline,
+                    &scratch.current,
+                    &scratch.indices,
+                    &mut scratch.encoded,
+                    out,
+                )?,
+                None => false,
+            };
+            if !copied {
+                diff(&self.baseline, &scratch.current, &mut scratch.delta);
+                codec::parts::delta_body(&scratch.delta, out)?;
+            }
             // The view just built is the new baseline; the old baseline's
             // buffer becomes the scratch for whoever is served next.
             std::mem::swap(&mut self.baseline, &mut scratch.current);
@@ -280,6 +298,76 @@ mod tests {
                     assert_eq!(Some(e), f.entities.iter().find(|x| x.id == e.id));
                 }
             }
+        }
+    }
+
+    /// `frame`, with its entity updates encoded from `older` as the room
+    /// does.
+    fn frame_after(
+        older: &Frame,
+        tick: u32,
+        positions: &[(u32, f32, f32)],
+        radius: f32,
+    ) -> Arc<Frame> {
+        let mut f = Arc::into_inner(frame(tick, positions, radius)).expect("not shared yet");
+        f.encode_updates_from(older);
+        Arc::new(f)
+    }
+
+    #[test]
+    fn encoded_updates_give_the_bytes_of_each_clients_own_diff() {
+        // Entities cross each other's views, leave and come back; player 0
+        // walks through the crowd.
+        let at = |t: f32| -> Vec<(u32, f32, f32)> {
+            (1..=12)
+                .map(|id| {
+                    let k = id as f32;
+                    let x = (100.0 + k * 60.0 + t * (k - 6.0) * 7.0).rem_euclid(1000.0);
+                    let y = (500.0 + (t * 0.3 + k).sin() * 350.0).clamp(0.0, 1000.0);
+                    (id, x, y)
+                })
+                .collect()
+        };
+        let mut older = frame(1, &at(1.0), 300.0);
+        // Every client is player 0 (entity 1). `shared` is served frames
+        // with encoded updates, `own` the same frames without; `skipping`
+        // gets the encoded frames but misses every third tick, so that its
+        // baseline is often not the frame before.
+        let (mut shared, mut own, mut skipping) = (
+            ClientView::new(300.0),
+            ClientView::new(300.0),
+            ClientView::new(300.0),
+        );
+        let (mut ms, mut mo, mut mk) = (Mirror::new(), Mirror::new(), Mirror::new());
+        let mut scratch = ViewScratch::default();
+        for tick in 1..=60u32 {
+            let positions = at(tick as f32);
+            let plain = frame(tick, &positions, 300.0);
+            let encoded = if tick == 1 {
+                plain.clone()
+            } else {
+                frame_after(&older, tick, &positions, 300.0)
+            };
+            // The client was sent the frame before: its updates are copied.
+            assert_eq!(encoded.updates_from(shared.base_tick()).is_some(), tick > 1);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            shared
+                .encode_next(&encoded, 0, &[], &mut scratch, &mut a)
+                .unwrap();
+            own.encode_next(&plain, 0, &[], &mut scratch, &mut b)
+                .unwrap();
+            assert_eq!(a, b, "tick {tick}");
+            for (bytes, mirror) in [(&a, &mut ms), (&b, &mut mo)] {
+                let ServerMsg::Snapshot(snap) = decode_server(bytes).unwrap() else {
+                    panic!("expected a snapshot");
+                };
+                mirror.apply(&snap).unwrap();
+            }
+            if tick % 3 != 0 {
+                send_as(&mut skipping, 0, &encoded, &mut scratch, &mut mk);
+                assert_eq!(mk.entities(), ms.entities(), "tick {tick}");
+            }
+            older = encoded;
         }
     }
 

@@ -234,6 +234,8 @@ pub fn server_to_vec(msg: &ServerMsg) -> Result<Vec<u8>, EncodeError> {
 /// parts equal the whole.
 pub mod parts {
     use super::*;
+    use crate::delta::{EncodedDelta, EncodedUpdates, NotInUpdates};
+    use crate::quant::NetEntity;
 
     /// Appends the variant tag and the per-client header fields.
     pub fn snapshot_head(
@@ -250,11 +252,33 @@ pub mod parts {
     /// Appends an encoded delta (through [`EntityDelta::write_wire`], the
     /// same bytes as bincode's, written directly).
     pub fn delta_body(delta: &EntityDelta, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        delta.write_wire(out).map_err(|_| {
-            EncodeError(bincode::error::EncodeError::Other(
-                "entity ids must be non-zero and strictly ascending",
-            ))
-        })
+        delta.write_wire(out).map_err(|_| unordered())
+    }
+
+    /// Appends the delta from `base` to `cur` with updates copied from
+    /// `updates` (see [`EncodedUpdates::write_delta`]; `cur[k]` is the
+    /// updates' newer view's entity `at[k]`). `Ok(false)`, with nothing
+    /// written, when `base` was not taken from the updates' older view:
+    /// then [`delta_body`] it is.
+    pub fn encoded_delta_body(
+        updates: &EncodedUpdates,
+        base: &[NetEntity],
+        cur: &[NetEntity],
+        at: &[u32],
+        scratch: &mut EncodedDelta,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, EncodeError> {
+        match updates.write_delta(base, cur, at, scratch, out) {
+            Ok(()) => Ok(true),
+            Err(NotInUpdates::Missing(_)) => Ok(false),
+            Err(NotInUpdates::Unordered(_)) => Err(unordered()),
+        }
+    }
+
+    fn unordered() -> EncodeError {
+        EncodeError(bincode::error::EncodeError::Other(
+            "entity ids must be non-zero and strictly ascending",
+        ))
     }
 
     /// Appends the event list that closes a snapshot.

@@ -18,6 +18,9 @@ use serde::ser::{self, SerializeSeq, SerializeTuple};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
+mod encoded;
+pub use encoded::{EncodedDelta, EncodedUpdates, NotInUpdates};
+
 /// Changes to one entity that is in both the baseline and the current view.
 ///
 /// Each field is the wrapping difference `current - baseline`; zero means
@@ -124,53 +127,83 @@ impl EntityDelta {
     /// written directly, for the per-client hot path. Tests compare the two
     /// byte for byte.
     pub fn write_wire(&self, out: &mut Vec<u8>) -> Result<(), UnorderedIds> {
-        const UPDATE_MAX: usize = varint::MAX_U32 + 1 + 2 * varint::MAX_U32 + 3 * varint::MAX_U16;
-        const SPAWN_MAX: usize = 3 * varint::MAX_U32 + 3 * varint::MAX_U16;
         let max = 3 * varint::MAX_LEN
             + self.removed.len() * varint::MAX_U32
             + self.updated.len() * UPDATE_MAX
             + self.spawned.len() * SPAWN_MAX;
         varint::append(out, max, |w| {
-            w.len(self.removed.len());
-            let mut gaps = Gaps::default();
-            for &id in &self.removed {
-                w.u32(gaps.gap_to(id)?);
-            }
+            write_removed(w, &self.removed)?;
             w.len(self.updated.len());
             let mut gaps = Gaps::default();
             for u in &self.updated {
                 w.u32(gaps.gap_to(u.id)?);
-                let m = u.mask();
-                w.u8(m);
-                if m & mask::X != 0 {
-                    w.i32(u.dx);
-                }
-                if m & mask::Y != 0 {
-                    w.i32(u.dy);
-                }
-                if m & mask::VX != 0 {
-                    w.i16(u.dvx);
-                }
-                if m & mask::VY != 0 {
-                    w.i16(u.dvy);
-                }
-                if m & mask::YAW != 0 {
-                    w.i16(u.dyaw);
-                }
+                u.write_body(w);
             }
-            w.len(self.spawned.len());
-            let mut gaps = Gaps::default();
-            for e in &self.spawned {
-                w.u32(gaps.gap_to(e.id)?);
-                w.i32(e.x);
-                w.i32(e.y);
-                w.i16(e.vx);
-                w.i16(e.vy);
-                w.u16(e.yaw);
-            }
-            Ok(())
+            write_spawned(w, &self.spawned)
         })
     }
+}
+
+/// Most bytes one update takes after its id: the mask and every field.
+const UPDATE_BODY_MAX: usize = 1 + 2 * varint::MAX_U32 + 3 * varint::MAX_U16;
+/// Most bytes one update takes, id included.
+const UPDATE_MAX: usize = varint::MAX_U32 + UPDATE_BODY_MAX;
+/// Most bytes one spawned entity takes, id included.
+const SPAWN_MAX: usize = 3 * varint::MAX_U32 + 3 * varint::MAX_U16;
+
+impl EntityUpdate {
+    /// Writes what follows the id in the update list: the mask, then each
+    /// changed field (at most [`UPDATE_BODY_MAX`] bytes).
+    fn write_body(&self, w: &mut varint::SliceWriter<'_>) {
+        let m = self.mask();
+        w.u8(m);
+        if m & mask::X != 0 {
+            w.i32(self.dx);
+        }
+        if m & mask::Y != 0 {
+            w.i32(self.dy);
+        }
+        if m & mask::VX != 0 {
+            w.i16(self.dvx);
+        }
+        if m & mask::VY != 0 {
+            w.i16(self.dvy);
+        }
+        if m & mask::YAW != 0 {
+            w.i16(self.dyaw);
+        }
+    }
+}
+
+/// Writes the removed list, length first: the first of a delta's lists.
+fn write_removed(
+    w: &mut varint::SliceWriter<'_>,
+    removed: &[EntityId],
+) -> Result<(), UnorderedIds> {
+    w.len(removed.len());
+    let mut gaps = Gaps::default();
+    for &id in removed {
+        w.u32(gaps.gap_to(id)?);
+    }
+    Ok(())
+}
+
+/// Writes the spawned list, length first: the last of a delta's lists.
+fn write_spawned(
+    w: &mut varint::SliceWriter<'_>,
+    spawned: &[NetEntity],
+) -> Result<(), UnorderedIds> {
+    w.len(spawned.len());
+    let mut gaps = Gaps::default();
+    for e in spawned {
+        w.u32(gaps.gap_to(e.id)?);
+        w.i32(e.x);
+        w.i32(e.y);
+        w.i16(e.vx);
+        w.i16(e.vy);
+        w.u16(e.yaw);
+    }
+    Ok(())
 }
 
 impl EntityDelta {
@@ -309,29 +342,51 @@ impl Gaps {
 /// lengths; reuses `out`'s allocations.
 pub fn diff(base: &[NetEntity], cur: &[NetEntity], out: &mut EntityDelta) {
     out.clear();
+    let Ok(()) = merge::<std::convert::Infallible>(
+        base,
+        cur,
+        |id| out.removed.push(id),
+        |b, c, _| {
+            out.updated.extend(EntityUpdate::between(b, c));
+            Ok(())
+        },
+        |c| out.spawned.push(*c),
+    );
+}
+
+/// Walks two views sorted by id in step: the merge every delta is built
+/// by. Calls `removed` for each entity only in `base`, `kept` for each in
+/// both (with its index in `cur`), `spawned` for each only in `cur`, in
+/// order of id within each kind; stops at `kept`'s first error.
+fn merge<E>(
+    base: &[NetEntity],
+    cur: &[NetEntity],
+    mut removed: impl FnMut(EntityId),
+    mut kept: impl FnMut(&NetEntity, &NetEntity, usize) -> Result<(), E>,
+    mut spawned: impl FnMut(&NetEntity),
+) -> Result<(), E> {
     let (mut i, mut j) = (0, 0);
     while i < base.len() && j < cur.len() {
         let (b, c) = (&base[i], &cur[j]);
         match b.id.cmp(&c.id) {
             std::cmp::Ordering::Less => {
-                out.removed.push(b.id);
+                removed(b.id);
                 i += 1;
             }
             std::cmp::Ordering::Greater => {
-                out.spawned.push(*c);
+                spawned(c);
                 j += 1;
             }
             std::cmp::Ordering::Equal => {
-                if let Some(u) = EntityUpdate::between(b, c) {
-                    out.updated.push(u);
-                }
+                kept(b, c, j)?;
                 i += 1;
                 j += 1;
             }
         }
     }
-    out.removed.extend(base[i..].iter().map(|e| e.id));
-    out.spawned.extend_from_slice(&cur[j..]);
+    base[i..].iter().for_each(|b| removed(b.id));
+    cur[j..].iter().for_each(spawned);
+    Ok(())
 }
 
 /// Why a delta does not fit the view it was applied to.

@@ -64,6 +64,17 @@ impl SliceWriter<'_> {
         self.pos += N;
     }
 
+    /// Bytes written so far.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Raw bytes, copied as they are (already encoded values).
+    pub(crate) fn slice(&mut self, b: &[u8]) {
+        self.buf[self.pos..self.pos + b.len()].copy_from_slice(b);
+        self.pos += b.len();
+    }
+
     /// A `u8`: one raw byte.
     pub(crate) fn u8(&mut self, v: u8) {
         self.bytes([v]);

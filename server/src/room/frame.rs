@@ -3,7 +3,7 @@
 use crate::sim::{Grid, World};
 use crate::view::EXIT_RADIUS_FACTOR;
 use snapwire_shared::codec::{self, EncodeError};
-use snapwire_shared::delta::{EntityDelta, diff};
+use snapwire_shared::delta::{EncodedUpdates, EntityDelta, diff};
 use snapwire_shared::quant::POS_SCALE;
 use snapwire_shared::{NetEntity, Tick};
 use std::sync::{Arc, Mutex};
@@ -47,6 +47,11 @@ pub struct Frame {
     /// Full-view only: delta bodies already encoded against a base tick, so
     /// that clients with the same baseline share one encoding.
     shared_bodies: Mutex<Vec<(Tick, Arc<[u8]>)>>,
+    /// Area-of-interest only: every entity's update from the frame of
+    /// `updates_since` (the one published before), encoded once for all the
+    /// clients that were sent that frame.
+    updates: EncodedUpdates,
+    updates_since: Tick,
 }
 
 /// The reusable buffers of a frame nobody reads any more.
@@ -54,6 +59,7 @@ pub struct Frame {
 pub struct Recycled {
     entities: Vec<NetEntity>,
     grid: Option<Grid>,
+    updates: EncodedUpdates,
 }
 
 /// Distinct baselines kept per frame; more than this means clients are far
@@ -79,6 +85,8 @@ impl Frame {
             grid,
             players,
             shared_bodies: Mutex::new(Vec::new()),
+            updates: EncodedUpdates::default(),
+            updates_since: Tick::NONE,
         }
     }
 
@@ -103,7 +111,11 @@ impl Frame {
         players: Vec<PlayerFrame>,
         recycled: Recycled,
     ) -> Self {
-        let Recycled { mut entities, grid } = recycled;
+        let Recycled {
+            mut entities,
+            grid,
+            updates,
+        } = recycled;
         world.quantise_into(&mut entities);
         let grid = (view_radius > 0.0).then(|| {
             let mut g = grid.unwrap_or_default();
@@ -111,7 +123,28 @@ impl Frame {
             g.rebuild(&entities, (world.size() * POS_SCALE) as i64, cell_q);
             g
         });
-        Frame::new(tick, entities, grid, players)
+        let mut frame = Frame::new(tick, entities, grid, players);
+        frame.updates = updates;
+        frame
+    }
+
+    /// Area-of-interest frames: encodes every entity's update from `older`
+    /// (the frame published before this one), once for all the clients
+    /// that were sent it; see [`Frame::updates_from`]. Linear in entities;
+    /// reuses the recycled frame's buffers. Full-view frames share whole
+    /// delta bodies instead ([`Frame::shared_body`]), and skip this.
+    pub fn encode_updates_from(&mut self, older: &Frame) {
+        if self.grid.is_none() || !older.tick.is_some() {
+            return;
+        }
+        self.updates.build(&older.entities, &self.entities);
+        self.updates_since = older.tick;
+    }
+
+    /// Every entity's update from the frame of tick `base`, if they were
+    /// encoded from that frame.
+    pub fn updates_from(&self, base: Tick) -> Option<&EncodedUpdates> {
+        (base.is_some() && base == self.updates_since).then_some(&self.updates)
     }
 
     /// Takes the frame apart for [`Frame::from_world_reusing`].
@@ -120,6 +153,7 @@ impl Frame {
             Recycled {
                 entities: self.entities,
                 grid: self.grid,
+                updates: self.updates,
             },
             self.players,
         )

@@ -562,6 +562,10 @@ impl Room {
             Vec::new(),
             recycled,
         );
+        // Each entity's update from the frame clients were last sent,
+        // encoded once here rather than by each client that sees it.
+        let older = self.frames.borrow().clone();
+        frame.encode_updates_from(&older);
         for (k, p) in &self.players {
             let index = frame.entities.binary_search_by_key(&p.entity_id, |e| e.id);
             players[k] = PlayerFrame {
