@@ -81,6 +81,17 @@ const MAX_EVENTS_PER_SNAPSHOT: usize = 64;
 /// event is ~40 bytes; 64 kept in two queues cost ~5 KiB per connection).
 const KEEP_EVENTS: usize = 8;
 
+/// Where a shard builds its connections' snapshots, one after another:
+/// kept from one connection and tick to the next, so that a snapshot
+/// allocates only its message.
+#[derive(Debug, Default)]
+pub(super) struct TickScratch {
+    view: ViewScratch,
+    /// Holds the largest snapshot the shard has encoded, plus the writer's
+    /// worst-case headroom.
+    encoded: Vec<u8>,
+}
+
 /// A joined player's connection state.
 pub(super) struct Session {
     peer: SocketAddr,
@@ -103,9 +114,6 @@ pub(super) struct Session {
     backlog_limit: usize,
     /// Events going out with the current snapshot.
     due_events: Vec<ServerEvent>,
-    /// Size of the last snapshot: the next one's buffer is allocated for
-    /// it, so encoding rarely grows it.
-    last_size: usize,
     /// Client message rate limit.
     bucket: TokenBucket,
     /// When the client last sent anything (idle timeout).
@@ -141,7 +149,6 @@ impl Session {
             drain_notice: None,
             view: ClientView::new(cfg.view_radius),
             due_events: Vec::new(),
-            last_size: 256,
             bucket: TokenBucket::new(cfg.input_rate, cfg.input_burst.max(1.0)),
             last_heard: now,
             last_pong: now,
@@ -286,7 +293,7 @@ impl Session {
         ws: &mut Ws,
         frame: &Arc<Frame>,
         now: Instant,
-        scratch: &mut ViewScratch,
+        scratch: &mut TickScratch,
     ) -> Result<(), Outcome> {
         self.drain_messages(ws, frame.tick, now)?;
         if self.view.base_tick().is_some() && !frame.tick.is_newer_than(self.view.base_tick()) {
@@ -321,7 +328,7 @@ impl Session {
         ws: &mut Ws,
         frame: &Arc<Frame>,
         now: Instant,
-        scratch: &mut ViewScratch,
+        scratch: &mut TickScratch,
     ) -> Result<(), Outcome> {
         let cfg = &self.shared.config;
         // Checked once per tick rather than with timers per connection:
@@ -408,22 +415,25 @@ impl Session {
             self.due_events
                 .extend(self.pending_events.pop_front().map(|(_, e)| e));
         }
-        // Encoded straight into the message's own buffer: no copy, and no
-        // buffer kept per connection between snapshots.
-        let mut buf = Vec::with_capacity(self.last_size + self.last_size / 4);
+        // Encoded into the shard's buffer, then copied out at its exact
+        // size: one allocation per message, which tungstenite frees once it
+        // has framed it. (Encoding into the message's own `Vec` grew it to
+        // the writer's worst case and left spare capacity, which `Bytes`
+        // turns into a second allocation.)
+        let buf = &mut scratch.encoded;
+        buf.clear();
         if let Err(error) = self.view.encode_next(
             frame,
             self.joined.key.0,
             &self.due_events,
-            scratch,
-            &mut buf,
+            &mut scratch.view,
+            buf,
         ) {
             warn!(peer = %self.peer, player = %self.player(), %error, "snapshot encoding failed");
             return Err(Outcome::close(close::INTERNAL_ERROR, "internal error"));
         }
         self.due_events.clear();
-        self.last_size = buf.len();
-        Self::push(ws, Message::Binary(buf.into()))?;
+        Self::push(ws, Message::Binary(Bytes::copy_from_slice(buf)))?;
         if self.due_events.capacity() > KEEP_EVENTS {
             self.due_events.shrink_to(KEEP_EVENTS);
         }

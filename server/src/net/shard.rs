@@ -19,10 +19,9 @@
 
 use super::connection::{Guards, Outcome, Ws, close_out};
 use super::listener::Shared;
-use super::session::Session;
+use super::session::{Session, TickScratch};
 use crate::room::RoomCmd;
 use crate::room::frame::Frame;
-use crate::view::ViewScratch;
 use snapwire_shared::RoomId;
 use snapwire_shared::protocol::close;
 use std::collections::HashMap;
@@ -134,7 +133,7 @@ struct Shard {
     /// When draining: when connections will be closed.
     drain: Option<Instant>,
     /// Where each connection's snapshot is built, one after another.
-    scratch: ViewScratch,
+    scratch: TickScratch,
 }
 
 impl Shard {
@@ -154,7 +153,7 @@ impl Shard {
                     inbox: rx,
                     served: Vec::new(),
                     drain: None,
-                    scratch: ViewScratch::default(),
+                    scratch: TickScratch::default(),
                 };
                 // Outside tokio's cooperative budget: a tick's pass makes
                 // several socket polls per connection, and past the budget
