@@ -234,7 +234,7 @@ pub fn server_to_vec(msg: &ServerMsg) -> Result<Vec<u8>, EncodeError> {
 /// parts equal the whole.
 pub mod parts {
     use super::*;
-    use crate::delta::{EncodedDelta, EncodedUpdates, NotInUpdates};
+    use crate::delta::{EncodedDelta, EncodedUpdates, WriteDeltaError};
     use crate::quant::NetEntity;
 
     /// Appends the variant tag and the per-client header fields.
@@ -270,8 +270,8 @@ pub mod parts {
     ) -> Result<bool, EncodeError> {
         match updates.write_delta(base, cur, at, scratch, out) {
             Ok(()) => Ok(true),
-            Err(NotInUpdates::Missing(_)) => Ok(false),
-            Err(NotInUpdates::Unordered(_)) => Err(unordered()),
+            Err(WriteDeltaError::NotInOlderView(_)) => Ok(false),
+            Err(WriteDeltaError::Unordered(_)) => Err(unordered()),
         }
     }
 

@@ -19,7 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 mod encoded;
-pub use encoded::{EncodedDelta, EncodedUpdates, NotInUpdates};
+pub use encoded::{EncodedDelta, EncodedUpdates, WriteDeltaError};
 
 /// Changes to one entity that is in both the baseline and the current view.
 ///

@@ -97,7 +97,7 @@ impl EncodedUpdates {
         at: &[u32],
         scratch: &mut EncodedDelta,
         out: &mut Vec<u8>,
-    ) -> Result<(), NotInUpdates> {
+    ) -> Result<(), WriteDeltaError> {
         debug_assert_eq!(cur.len(), at.len());
         scratch.collect(base, cur, at, self)?;
         let d = &*scratch;
@@ -115,7 +115,7 @@ impl EncodedUpdates {
             }
             write_spawned(w, &d.spawned)
         });
-        written.map_err(NotInUpdates::Unordered)
+        written.map_err(WriteDeltaError::Unordered)
     }
 }
 
@@ -137,7 +137,7 @@ impl EncodedDelta {
         cur: &[NetEntity],
         at: &[u32],
         updates: &EncodedUpdates,
-    ) -> Result<(), NotInUpdates> {
+    ) -> Result<(), WriteDeltaError> {
         self.removed.clear();
         self.updated.clear();
         self.spawned.clear();
@@ -150,7 +150,7 @@ impl EncodedDelta {
                     .spans
                     .get(at[j] as usize)
                     .filter(|s| s.len != ABSENT)
-                    .ok_or(NotInUpdates::Missing(c.id))?;
+                    .ok_or(WriteDeltaError::NotInOlderView(c.id))?;
                 if span.len > 0 {
                     self.updated.push((c.id, *span));
                 }
@@ -163,11 +163,11 @@ impl EncodedDelta {
 
 /// Why a delta was not written from encoded updates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum NotInUpdates {
+pub enum WriteDeltaError {
     /// The baseline holds an entity the updates' older view did not: the
     /// baseline was not taken from it. Nothing was written.
     #[error("{0} is in the baseline but not in the encoded updates' older view")]
-    Missing(EntityId),
+    NotInOlderView(EntityId),
     /// Ids out of order, as [`EntityDelta::write_wire`](super::EntityDelta::write_wire) refuses them.
     #[error(transparent)]
     Unordered(UnorderedIds),
@@ -240,7 +240,10 @@ mod tests {
             &mut EncodedDelta::default(),
             &mut out,
         );
-        assert_eq!(refused, Err(NotInUpdates::Missing(crate::EntityId(3))));
+        assert_eq!(
+            refused,
+            Err(WriteDeltaError::NotInOlderView(crate::EntityId(3)))
+        );
         assert_eq!(out, vec![7]);
     }
 
