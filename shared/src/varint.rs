@@ -60,8 +60,7 @@ pub(crate) struct SliceWriter<'a> {
 
 impl SliceWriter<'_> {
     fn bytes<const N: usize>(&mut self, b: [u8; N]) {
-        self.buf[self.pos..self.pos + N].copy_from_slice(&b);
-        self.pos += N;
+        self.slice(&b);
     }
 
     /// Bytes written so far.
