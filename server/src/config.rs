@@ -56,6 +56,9 @@ pub struct Config {
     /// `https://game.example`); empty: any. Handshakes without an `Origin`
     /// (native clients) are always allowed.
     pub allowed_origins: Vec<String>,
+    /// Serve a plain WebSocket echo at `/echo` (ws:// only), for the
+    /// Autobahn conformance suite; off in any real deployment.
+    pub conformance_echo: bool,
     /// Counters of connections and violations, shared with the embedder.
     pub stats: Arc<Stats>,
     /// Makes the game rules of each new room.
@@ -85,6 +88,7 @@ impl Default for Config {
             tls: None,
             auth: None,
             allowed_origins: Vec::new(),
+            conformance_echo: false,
             stats: Arc::default(),
             rules: Arc::new(|| Box::new(Arena)),
         }
@@ -112,6 +116,7 @@ impl std::fmt::Debug for Config {
             .field("tls", &self.tls.is_some())
             .field("auth", &self.auth.is_some())
             .field("allowed_origins", &self.allowed_origins)
+            .field("conformance_echo", &self.conformance_echo)
             .finish_non_exhaustive()
     }
 }

@@ -6,6 +6,7 @@
 //! - [`sim`]: the world, the game-rules seam, the spatial grid (no I/O);
 //! - [`view`]: per-client area of interest, delta and encoding (no I/O);
 //! - [`auth`]: signed join tokens (HS256 JWTs);
+//! - [`devcert`]: a self-signed certificate for local `wss://`;
 //! - [`stats`]: counters of connections and client violations.
 //!
 //! Embed it with [`run`] (or [`ServerHandle`] to run it in the background);
@@ -13,6 +14,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod devcert;
 pub mod net;
 pub mod room;
 pub mod sim;

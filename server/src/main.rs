@@ -31,6 +31,19 @@ struct Cli {
 enum Command {
     /// Print a signed join token (HS256 JWT), as a game backend would mint.
     Token(TokenArgs),
+    /// Write a self-signed certificate and key (cert.pem, key.pem) for
+    /// localhost, 127.0.0.1 and ::1, for trying wss:// locally.
+    DevCert(DevCertArgs),
+}
+
+#[derive(Debug, Args)]
+struct DevCertArgs {
+    /// Directory to write cert.pem and key.pem into (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// Another name the certificate is for (DNS name or IP address); repeatable.
+    #[arg(long = "name", value_name = "NAME")]
+    names: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +126,10 @@ struct ServeArgs {
     /// When set, other origins get HTTP 403; clients that send no Origin are allowed.
     #[arg(long = "allowed-origin", value_name = "URL")]
     allowed_origins: Vec<String>,
+    /// Also serve a plain WebSocket echo at ws://ADDR/echo (no game, generous
+    /// size limits), for running the Autobahn conformance suite. Not for production.
+    #[arg(long, conflicts_with = "tls_cert")]
+    conformance_echo: bool,
     /// Tokio worker threads (default: the cores this process may use).
     /// 1 runs everything on a single current-thread runtime.
     #[arg(long)]
@@ -169,6 +186,7 @@ impl ServeArgs {
             tls,
             auth,
             allowed_origins: self.allowed_origins,
+            conformance_echo: self.conformance_echo,
             tick_rate: self.tick_rate,
             view_radius: self.view_radius,
             world_size: self.world_size,
@@ -188,8 +206,10 @@ impl ServeArgs {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Some(Command::Token(args)) = cli.command {
-        return print_token(args);
+    match cli.command {
+        Some(Command::Token(args)) => return print_token(args),
+        Some(Command::DevCert(args)) => return dev_cert(args),
+        None => {}
     }
     let cli = cli.serve;
     tracing_subscriber::fmt()
@@ -231,6 +251,25 @@ fn print_token(args: TokenArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn dev_cert(args: DevCertArgs) -> anyhow::Result<()> {
+    let made = snapwire_server::devcert::generate(&args.names)?;
+    let (cert, key) = snapwire_server::devcert::write(&args.out, &made)?;
+    let mut names: Vec<&str> = snapwire_server::devcert::DEFAULT_NAMES.to_vec();
+    names.extend(args.names.iter().map(String::as_str));
+    println!("wrote {} and {}", cert.display(), key.display());
+    println!("valid for: {}", names.join(", "));
+    println!(
+        "serve:  snapwire-server --tls-cert {} --tls-key {}",
+        cert.display(),
+        key.display()
+    );
+    println!(
+        "trust:  snapwire-bot --url wss://localhost:7777/play --ca {}",
+        cert.display()
+    );
+    Ok(())
+}
+
 async fn serve(cli: ServeArgs) -> anyhow::Result<()> {
     let listen = cli.listen;
     let config = cli.into_config()?;
@@ -239,6 +278,9 @@ async fn serve(cli: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(url = %format!("{scheme}://{}/play", listener.local_addr()?), "serving");
+    if config.conformance_echo {
+        tracing::warn!(url = %format!("ws://{}{}", listener.local_addr()?, snapwire_server::net::echo::ECHO_PATH), "conformance echo on: not for production");
+    }
     let (control, requests) = mpsc::channel(4);
     tokio::spawn(forward_signals(control));
     snapwire_server::run(listener, config, requests).await?;

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::warn;
 
 /// Number of [`Violation`] kinds.
-const KINDS: usize = 16;
+const KINDS: usize = 18;
 
 /// What a connection did wrong, or why it was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,6 +47,12 @@ pub enum Violation {
     BadResume,
     /// A browser handshake from an origin not on `--allowed-origin` (403).
     ForbiddenOrigin,
+    /// Broke the WebSocket framing rules: interleaved or unfinished
+    /// fragments, an unknown opcode, reserved bits, an unmasked frame, a
+    /// long or fragmented control frame, a bad close frame (1002).
+    ProtocolError,
+    /// Invalid UTF-8 in a text message or a close reason (1007).
+    InvalidUtf8,
 }
 
 impl Violation {
@@ -68,6 +74,8 @@ impl Violation {
         Violation::BadToken,
         Violation::BadResume,
         Violation::ForbiddenOrigin,
+        Violation::ProtocolError,
+        Violation::InvalidUtf8,
     ];
 
     /// Stable name, for logs and summaries.
@@ -89,6 +97,8 @@ impl Violation {
             Violation::BadToken => "bad_token",
             Violation::BadResume => "bad_resume",
             Violation::ForbiddenOrigin => "forbidden_origin",
+            Violation::ProtocolError => "protocol_error",
+            Violation::InvalidUtf8 => "invalid_utf8",
         }
     }
 

@@ -5,14 +5,15 @@
 
 mod common;
 
-use common::{TestServer, config, expect_close, join, next_snapshot, snapshot_with_event, within};
+use common::{
+    ServerProcess, TestServer, config, expect_close, join, next_snapshot, snapshot_with_event,
+    within,
+};
 use snapwire_bot::GameClient;
 use snapwire_server::{Config, Shutdown};
 use snapwire_shared::protocol::close;
 use snapwire_shared::{ServerEvent, Snapshot};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 fn draining(timeout: Duration) -> Config {
     Config {
@@ -101,50 +102,18 @@ async fn a_zero_drain_timeout_closes_at_once() {
 /// the process exits.
 #[tokio::test]
 async fn the_binary_drains_on_sigterm_and_closes_on_the_second() {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_snapwire-server"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--drain-timeout",
-            "10m",
-            "--log",
-            "info",
-        ])
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the server binary starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let url = within(async {
-        while let Some(line) = lines.next_line().await.expect("reading the log") {
-            if let Some(at) = line.find("url=ws://") {
-                let url = line[at + 4..].split_whitespace().next().unwrap_or("");
-                return url.to_owned();
-            }
-        }
-        panic!("the server never said where it serves");
-    })
-    .await;
-    // Keep reading the log so the pipe never fills.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let (mut player, _) = within(GameClient::join(&url, "p")).await.expect("join");
+    let mut server = ServerProcess::spawn(&["--drain-timeout", "10m"]).await;
+    let (mut player, _) = within(GameClient::join(&server.url, "p"))
+        .await
+        .expect("join");
     next_snapshot(&mut player).await;
-    let pid = child.id().expect("running").to_string();
-    let sigterm = || {
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs")
-    };
-    assert!(sigterm().success());
+    server.signal("-TERM");
     let notice = snapshot_with_event(&mut player, is_drain).await;
     assert!(closes_in_ms(&notice) > 60_000, "a 10 minute drain");
     let second = Instant::now();
-    assert!(sigterm().success());
+    server.signal("-TERM");
     assert_eq!(expect_close(&mut player).await.0, close::GOING_AWAY);
-    let status = within(child.wait()).await.expect("the server exits");
+    let status = server.exited().await;
     assert!(status.success(), "exit status {status}");
     // The bound the README promises after the close: about two seconds.
     assert!(

@@ -234,6 +234,9 @@ pub mod close {
     pub const REASON_TOO_BIG: &str = "message too big";
     /// Reason sent with [`GOING_AWAY`] on shutdown.
     pub const REASON_SHUTDOWN: &str = "server shutting down";
+    /// Reason sent with [`INVALID_PAYLOAD`] for invalid UTF-8 in a text
+    /// message or a close reason.
+    pub const REASON_INVALID_UTF8: &str = "invalid UTF-8";
     /// Reason sent with [`UNSUPPORTED_DATA`].
     pub const REASON_BINARY_ONLY: &str = "binary frames only";
     /// Reason sent with [`PROTOCOL_ERROR`] when the first message is not `Hello`.

@@ -27,9 +27,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout, timeout_at};
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -90,6 +92,12 @@ impl Guards {
     }
 }
 
+impl Guards {
+    pub(super) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}
+
 impl Drop for Guards {
     fn drop(&mut self) {
         self.shared
@@ -109,6 +117,13 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, guards: Guards) {
     let _ = stream.set_nodelay(true);
     let config = &shared.config;
     let deadline = Instant::now() + config.handshake_timeout;
+    if config.conformance_echo
+        && config.tls.is_none()
+        && super::echo::wants_echo(&stream, deadline).await
+    {
+        super::echo::serve(stream, peer, guards, deadline).await;
+        return;
+    }
     let ws_config = super::ws_config(config.max_message_bytes);
     let mut origin_refused = false;
     let upgrade = async {
@@ -122,7 +137,12 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, guards: Guards) {
         };
         accept_hdr_async_with_config(transport, check, Some(ws_config)).await
     };
-    let upgraded = timeout_at(deadline, upgrade).await;
+    let mut shutdown = shared.shutdown.clone();
+    // Not upgraded yet: on shutdown there is no WebSocket to send 1001 on.
+    let upgraded = tokio::select! {
+        upgraded = timeout_at(deadline, upgrade) => upgraded,
+        () = super::stopped(&mut shutdown) => return,
+    };
     let mut ws = match upgraded {
         Ok(Ok(ws)) => ws,
         Ok(Err(error)) => {
@@ -137,7 +157,14 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, guards: Guards) {
             return;
         }
     };
-    let outcome = match await_hello(&mut ws, deadline, config.max_message_bytes).await {
+    // Upgraded but not joined: shutdown closes it with 1001 like everyone.
+    let hello = tokio::select! {
+        hello = await_hello(&mut ws, deadline, config.max_message_bytes) => hello,
+        () = super::stopped(&mut shutdown) => {
+            Err(Outcome::close(close::GOING_AWAY, close::REASON_SHUTDOWN))
+        }
+    };
+    let outcome = match hello {
         Ok(hello) => match admit(&shared, hello).await {
             Ok(joined) => {
                 stats.joined.fetch_add(1, Ordering::Relaxed);
@@ -184,14 +211,22 @@ pub(super) async fn close_out(ws: &mut Ws, peer: SocketAddr, shared: &Shared, ou
         }
         Outcome::PeerClosed => {
             // Our close reply is queued inside tungstenite; send it.
-            let _ = timeout(CLOSE_LINGER, ws.flush()).await;
+            let _ = timeout(CLOSE_LINGER, async {
+                if ws.flush().await.is_ok() {
+                    finish_tcp(ws).await;
+                }
+            })
+            .await;
         }
         Outcome::Gone => {}
     }
 }
 
-/// The outcome of a failed read: an oversized message gets 1009, anything
-/// else means the transport is gone.
+/// The outcome of a failed read. A client that broke the WebSocket framing
+/// rules (RFC 6455) is failed with 1002 and a short reason, invalid UTF-8
+/// (in a text message or a close reason) with 1007, an oversized message
+/// with 1009, each counted; only a transport that is really gone (reset,
+/// EOF in the middle of the stream, an I/O error) is left without a frame.
 pub(super) fn read_failure(error: &WsError) -> Outcome {
     match error {
         WsError::Capacity(_) => Outcome::violation(
@@ -199,8 +234,40 @@ pub(super) fn read_failure(error: &WsError) -> Outcome {
             close::MESSAGE_TOO_BIG,
             close::REASON_TOO_BIG,
         ),
+        WsError::Utf8(_) => Outcome::violation(
+            Violation::InvalidUtf8,
+            close::INVALID_PAYLOAD,
+            close::REASON_INVALID_UTF8,
+        ),
+        WsError::Protocol(e) => match protocol_reason(e) {
+            Some(reason) => {
+                Outcome::violation(Violation::ProtocolError, close::PROTOCOL_ERROR, reason)
+            }
+            None => Outcome::Gone,
+        },
         _ => Outcome::Gone,
     }
+}
+
+/// The close reason for a framing error a client made; `None` for what
+/// only means the connection went away.
+fn protocol_reason(error: &ProtocolError) -> Option<&'static str> {
+    Some(match error {
+        ProtocolError::NonZeroReservedBits => "reserved bits set",
+        ProtocolError::UnmaskedFrameFromClient => "unmasked client frame",
+        ProtocolError::FragmentedControlFrame => "fragmented control frame",
+        ProtocolError::ControlFrameTooBig => "control frame too long",
+        ProtocolError::InvalidOpcode(_)
+        | ProtocolError::UnknownControlFrameType(_)
+        | ProtocolError::UnknownDataFrameType(_) => "unknown opcode",
+        ProtocolError::UnexpectedContinueFrame => "continuation frame without a message",
+        ProtocolError::ExpectedFragment(_) => "new message before the fragmented one ended",
+        ProtocolError::InvalidCloseSequence => "invalid close frame",
+        ProtocolError::ReceivedAfterClosing => "frame after close",
+        ProtocolError::ResetWithoutClosingHandshake => return None,
+        // Handshake and send-side errors do not come from reading frames.
+        _ => "protocol error",
+    })
 }
 
 pub(super) fn text_frame() -> Outcome {
@@ -357,6 +424,22 @@ async fn close_with(ws: &mut Ws, code: u16, reason: Cow<'static, str>) {
         if ws.close(Some(frame)).await.is_ok() {
             while let Some(Ok(_)) = ws.next().await {}
         }
+        finish_tcp(ws).await;
     })
     .await;
+}
+
+/// Ends the TCP side once the close frames are out: the server's FIN first
+/// (RFC 6455 §7.1.1), then whatever the client still sends is read and
+/// discarded until it closes too. Dropping a socket that has unread bytes
+/// makes the kernel send a reset, and a reset can make the client's kernel
+/// discard the close frame before the client read it: after a framing
+/// error the client's next frames are usually still arriving.
+async fn finish_tcp(ws: &mut Ws) {
+    let io = ws.get_mut();
+    if io.shutdown().await.is_err() {
+        return;
+    }
+    let mut discard = [0u8; 1024];
+    while let Ok(1..) = io.read(&mut discard).await {}
 }

@@ -1,6 +1,7 @@
 //! The network side: accepting connections and serving each one.
 
 mod connection;
+pub mod echo;
 mod handshake;
 mod limits;
 pub mod listener;

@@ -297,3 +297,186 @@ pub mod rules {
         }
     }
 }
+
+/// The real `snapwire-server` binary, started on `127.0.0.1:0`.
+pub struct ServerProcess {
+    pub child: tokio::process::Child,
+    /// The game endpoint the server logged, `ws://` or `wss://`.
+    pub url: String,
+}
+
+impl ServerProcess {
+    /// Starts the binary with `args` (plus `--listen 127.0.0.1:0 --log info`)
+    /// and waits for the line that says where it serves.
+    pub async fn spawn(args: &[&str]) -> Self {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_snapwire-server"))
+            .args(["--listen", "127.0.0.1:0", "--log", "info"])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the server binary starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let url = within(async {
+            while let Some(line) = lines.next_line().await.expect("reading the log") {
+                if let Some(at) = line.find("url=ws") {
+                    let url = line[at + 4..].split_whitespace().next().unwrap_or("");
+                    return url.to_owned();
+                }
+            }
+            panic!("the server never said where it serves");
+        })
+        .await;
+        // Keep reading the log so the pipe never fills.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        ServerProcess { child, url }
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        let rest = self.url.split("://").nth(1).expect("a URL with a scheme");
+        rest.split('/')
+            .next()
+            .and_then(|a| a.parse().ok())
+            .expect("the logged URL names the address")
+    }
+
+    /// Sends `signal` (like `-TERM`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("running").to_string();
+        let status = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} {pid}");
+    }
+
+    /// Waits for the process to exit.
+    pub async fn exited(&mut self) -> std::process::ExitStatus {
+        within(self.child.wait()).await.expect("the server exits")
+    }
+}
+
+/// A WebSocket client that writes its own frames, right or wrong, and reads
+/// the server's frames byte by byte: for what no WebSocket library sends.
+pub mod raw {
+    use super::within;
+    use std::net::SocketAddr;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    pub const CONTINUATION: u8 = 0x0;
+    pub const TEXT: u8 = 0x1;
+    pub const BINARY: u8 = 0x2;
+    pub const CLOSE: u8 = 0x8;
+    pub const PING: u8 = 0x9;
+
+    /// Connects to `addr` and upgrades to `path` with the snapwire
+    /// subprotocol; panics unless the server answers 101.
+    pub async fn upgrade(addr: SocketAddr, path: &str) -> TcpStream {
+        let mut s = within(TcpStream::connect(addr)).await.expect("connect");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Protocol: {}\r\n\r\n",
+            snapwire_shared::protocol::SUBPROTOCOL
+        );
+        s.write_all(request.as_bytes())
+            .await
+            .expect("send the upgrade");
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut b = [0u8; 1];
+            within(s.read_exact(&mut b))
+                .await
+                .expect("read the upgrade answer");
+            head.push(b[0]);
+        }
+        let head = String::from_utf8_lossy(&head);
+        assert!(head.starts_with("HTTP/1.1 101"), "upgrade refused: {head}");
+        s
+    }
+
+    /// One frame: `first` is FIN, RSV1-3 and the opcode as on the wire
+    /// (see [`fin`]); masked with a fixed key unless `masked` is false.
+    pub fn frame(first: u8, masked: bool, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![first];
+        let mask_bit = if masked { 0x80 } else { 0 };
+        match payload.len() {
+            n @ 0..=125 => out.push(mask_bit | n as u8),
+            n @ 126..=65535 => {
+                out.push(mask_bit | 126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                out.push(mask_bit | 127);
+                out.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        let key = [0x12, 0x34, 0x56, 0x78];
+        if masked {
+            out.extend_from_slice(&key);
+            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        } else {
+            out.extend_from_slice(payload);
+        }
+        out
+    }
+
+    /// The first byte of a final frame with `opcode`.
+    pub fn fin(opcode: u8) -> u8 {
+        0x80 | opcode
+    }
+
+    /// The first byte of a non-final frame with `opcode`.
+    pub fn more(opcode: u8) -> u8 {
+        opcode
+    }
+
+    /// How the server ended the connection.
+    #[derive(Debug, PartialEq, Eq)]
+    pub struct Closed {
+        pub code: u16,
+        pub reason: String,
+        /// Whether the TCP connection then ended with a FIN (not a reset).
+        pub clean_eof: bool,
+    }
+
+    /// Reads frames until the server's close frame, then until the TCP
+    /// connection ends.
+    pub async fn read_close(s: &mut TcpStream) -> Closed {
+        within(async {
+            loop {
+                let mut head = [0u8; 2];
+                s.read_exact(&mut head)
+                    .await
+                    .expect("the server should send a close frame before the connection ends");
+                assert_eq!(head[1] & 0x80, 0, "server frames are not masked");
+                let len = match head[1] & 0x7f {
+                    126 => u64::from(s.read_u16().await.expect("length")),
+                    127 => s.read_u64().await.expect("length"),
+                    n => u64::from(n),
+                };
+                let mut payload = vec![0u8; usize::try_from(len).expect("a small frame")];
+                s.read_exact(&mut payload).await.expect("payload");
+                if head[0] & 0x0f != CLOSE {
+                    continue;
+                }
+                assert!(payload.len() >= 2, "the close frame should carry a code");
+                let code = u16::from_be_bytes([payload[0], payload[1]]);
+                let reason = String::from_utf8(payload[2..].to_vec()).expect("a UTF-8 reason");
+                let mut rest = Vec::new();
+                let clean_eof = s.read_to_end(&mut rest).await.is_ok();
+                return Closed {
+                    code,
+                    reason,
+                    clean_eof,
+                };
+            }
+        })
+        .await
+    }
+}

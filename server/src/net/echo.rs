@@ -1,0 +1,114 @@
+//! `--conformance-echo`: a plain WebSocket echo at `/echo`, so that the
+//! Autobahn conformance suite can drive snapwire's WebSocket layer (framing,
+//! fragments, control frames, UTF-8, close handshake) without a game.
+//!
+//! Off by default. It shares `/play`'s read-error mapping and close path
+//! (`connection.rs`), so the close codes it earns are the ones game clients
+//! get; only the size limits are generous, because the suite sends messages
+//! of up to 16 MiB.
+
+use super::connection::{Guards, Outcome, close_out, read_failure};
+use super::transport::Transport;
+use futures_util::{SinkExt, StreamExt};
+use snapwire_shared::protocol::close;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::time::{Instant, timeout_at};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tracing::debug;
+
+/// Where the echo is served.
+pub const ECHO_PATH: &str = "/echo";
+/// The request line's start that asks for it.
+const ECHO_REQUEST: &[u8] = b"GET /echo";
+
+/// Whether the upgrade request waiting on `stream` is for [`ECHO_PATH`]:
+/// peeks at its request line (nothing is consumed) until `deadline`.
+///
+/// The path has to be known before the upgrade, because tungstenite takes
+/// its size limits when the WebSocket is made and the echo's are not
+/// `/play`'s.
+pub(super) async fn wants_echo(stream: &TcpStream, deadline: Instant) -> bool {
+    let mut start = [0u8; ECHO_REQUEST.len() + 1];
+    loop {
+        let n = match timeout_at(deadline, stream.peek(&mut start)).await {
+            Ok(Ok(n)) => n,
+            _ => return false,
+        };
+        let seen = &start[..n.min(ECHO_REQUEST.len())];
+        if n == 0 || !ECHO_REQUEST.starts_with(seen) {
+            return false;
+        }
+        if n == start.len() {
+            return matches!(start[ECHO_REQUEST.len()], b' ' | b'?');
+        }
+        // Only part of the request line is here; peek returns at once while
+        // anything is buffered, so wait a little for the rest.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// The echo's WebSocket settings: large enough for every Autobahn case
+/// (16 MiB messages), still bounded.
+fn echo_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(64 << 20))
+        .max_frame_size(Some(32 << 20))
+        .max_write_buffer_size(96 << 20)
+}
+
+#[allow(clippy::result_large_err)] // tungstenite's `Callback` signature
+fn check_echo(req: &Request, resp: Response) -> Result<Response, ErrorResponse> {
+    if req.uri().path() == ECHO_PATH {
+        return Ok(resp);
+    }
+    let mut refusal = ErrorResponse::new(Some("no such endpoint\n".into()));
+    *refusal.status_mut() = StatusCode::NOT_FOUND;
+    Err(refusal)
+}
+
+/// Upgrades and echoes every text and binary message back until the
+/// client closes, breaks the protocol, or the server shuts down (1001).
+pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, guards: Guards, deadline: Instant) {
+    let shared = guards.shared().clone();
+    let upgrade = tokio_tungstenite::accept_hdr_async_with_config(
+        Transport::Plain(stream),
+        check_echo,
+        Some(echo_config()),
+    );
+    let mut ws = match timeout_at(deadline, upgrade).await {
+        Ok(Ok(ws)) => ws,
+        Ok(Err(error)) => {
+            debug!(%peer, %error, "echo upgrade failed");
+            return;
+        }
+        Err(_) => return,
+    };
+    let mut shutdown = shared.shutdown.clone();
+    let outcome = loop {
+        let msg = tokio::select! {
+            msg = ws.next() => msg,
+            () = super::stopped(&mut shutdown) => {
+                break Outcome::close(close::GOING_AWAY, close::REASON_SHUTDOWN);
+            }
+        };
+        match msg {
+            None => break Outcome::Gone,
+            Some(Err(e)) => break read_failure(&e),
+            Some(Ok(Message::Close(_))) => break Outcome::PeerClosed,
+            Some(Ok(m @ (Message::Text(_) | Message::Binary(_)))) => {
+                if ws.send(m).await.is_err() {
+                    break Outcome::Gone;
+                }
+            }
+            // tungstenite answers pings itself.
+            Some(Ok(_)) => {}
+        }
+    };
+    close_out(&mut ws, peer, &shared, outcome).await;
+    drop(guards);
+}
