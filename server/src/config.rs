@@ -2,6 +2,7 @@
 //! by the binary or directly by tests and embedders.
 
 use crate::auth::JoinAuth;
+use crate::metrics::RoomTelemetry;
 use crate::room::RoomSettings;
 use crate::sim::{Arena, GameRules};
 use crate::stats::Stats;
@@ -59,6 +60,9 @@ pub struct Config {
     /// Serve a plain WebSocket echo at `/echo` (ws:// only), for the
     /// Autobahn conformance suite; off in any real deployment.
     pub conformance_echo: bool,
+    /// `/healthz` says 503 while a room has not begun a tick for this long
+    /// (its task is stuck or gone).
+    pub stalled_room_after: Duration,
     /// Counters of connections and violations, shared with the embedder.
     pub stats: Arc<Stats>,
     /// Makes the game rules of each new room.
@@ -89,6 +93,7 @@ impl Default for Config {
             auth: None,
             allowed_origins: Vec::new(),
             conformance_echo: false,
+            stalled_room_after: Duration::from_secs(2),
             stats: Arc::default(),
             rules: Arc::new(|| Box::new(Arena)),
         }
@@ -122,7 +127,12 @@ impl std::fmt::Debug for Config {
 }
 
 impl Config {
-    pub(crate) fn room_settings(&self) -> RoomSettings {
+    /// The tick period.
+    pub fn tick_period(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / f64::from(self.tick_rate.max(1)))
+    }
+
+    pub(crate) fn room_settings(&self, telemetry: Arc<RoomTelemetry>) -> RoomSettings {
         RoomSettings {
             tick_rate: self.tick_rate,
             world_size: self.world_size,
@@ -131,6 +141,7 @@ impl Config {
             empty_grace: self.room_empty_grace,
             resume_grace: self.resume_grace,
             rules: self.rules.clone(),
+            telemetry,
         }
     }
 }

@@ -7,14 +7,18 @@
 //! - [`view`]: per-client area of interest, delta and encoding (no I/O);
 //! - [`auth`]: signed join tokens (HS256 JWTs);
 //! - [`devcert`]: a self-signed certificate for local `wss://`;
-//! - [`stats`]: counters of connections and client violations.
+//! - [`stats`]: counters of connections and client violations;
+//! - [`metrics`]: the Prometheus registry, read at scrape time;
+//! - [`admin`]: the admin listener (`/metrics`, `/healthz`, `/readyz`, `/rooms`).
 //!
 //! Embed it with [`run`] (or [`ServerHandle`] to run it in the background);
 //! the `snapwire-server` binary is a thin CLI over it.
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod devcert;
+pub mod metrics;
 pub mod net;
 pub mod room;
 pub mod sim;
@@ -22,4 +26,4 @@ pub mod stats;
 pub mod view;
 
 pub use config::Config;
-pub use net::{ServerHandle, Shutdown, run};
+pub use net::{ServerHandle, Shutdown, run, run_with_admin};

@@ -130,6 +130,10 @@ struct ServeArgs {
     /// size limits), for running the Autobahn conformance suite. Not for production.
     #[arg(long, conflicts_with = "tls_cert")]
     conformance_echo: bool,
+    /// Where to serve /metrics, /healthz, /readyz and /rooms (HTTP); `off` disables it.
+    /// Keep it off the public internet.
+    #[arg(long, default_value = "127.0.0.1:9100", value_parser = parse_admin)]
+    admin_listen: AdminListen,
     /// Tokio worker threads (default: the cores this process may use).
     /// 1 runs everything on a single current-thread runtime.
     #[arg(long)]
@@ -251,6 +255,19 @@ fn print_token(args: TokenArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--admin-listen`: an address, or none (`off`).
+#[derive(Clone, Copy, Debug)]
+struct AdminListen(Option<SocketAddr>);
+
+fn parse_admin(s: &str) -> Result<AdminListen, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(AdminListen(None));
+    }
+    s.parse()
+        .map(|a| AdminListen(Some(a)))
+        .map_err(|e| format!("{e}: expected ADDR:PORT or `off`"))
+}
+
 fn dev_cert(args: DevCertArgs) -> anyhow::Result<()> {
     let made = snapwire_server::devcert::generate(&args.names)?;
     let (cert, key) = snapwire_server::devcert::write(&args.out, &made)?;
@@ -272,18 +289,29 @@ fn dev_cert(args: DevCertArgs) -> anyhow::Result<()> {
 
 async fn serve(cli: ServeArgs) -> anyhow::Result<()> {
     let listen = cli.listen;
+    let admin_listen = cli.admin_listen;
     let config = cli.into_config()?;
     let scheme = if config.tls.is_some() { "wss" } else { "ws" };
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
+    let admin = match admin_listen.0 {
+        Some(addr) => {
+            let admin = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} for --admin-listen"))?;
+            tracing::info!(url = %format!("http://{}/metrics", admin.local_addr()?), "admin listening");
+            Some(admin)
+        }
+        None => None,
+    };
     tracing::info!(url = %format!("{scheme}://{}/play", listener.local_addr()?), "serving");
     if config.conformance_echo {
         tracing::warn!(url = %format!("ws://{}{}", listener.local_addr()?, snapwire_server::net::echo::ECHO_PATH), "conformance echo on: not for production");
     }
     let (control, requests) = mpsc::channel(4);
     tokio::spawn(forward_signals(control));
-    snapwire_server::run(listener, config, requests).await?;
+    snapwire_server::run_with_admin(listener, admin, config, requests).await?;
     Ok(())
 }
 

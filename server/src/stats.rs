@@ -5,6 +5,8 @@
 //! a thousand bad clients produce one line a second per kind, and the
 //! counters (and the periodic summary) still tell how many there were.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::warn;
@@ -107,6 +109,28 @@ impl Violation {
     }
 }
 
+/// How a connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Closed {
+    /// The server sent a close frame with this code.
+    Code(u16),
+    /// The client closed first; the server answered.
+    Client,
+    /// The transport was gone: no close frame.
+    NoFrame,
+}
+
+impl Closed {
+    /// Its metric label: the code, `client` or `none`.
+    pub fn label(self) -> String {
+        match self {
+            Closed::Code(c) => c.to_string(),
+            Closed::Client => "client".to_owned(),
+            Closed::NoFrame => "none".to_owned(),
+        }
+    }
+}
+
 /// Server-wide counters. Shared by every connection; cheap to update.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -120,6 +144,11 @@ pub struct Stats {
     pub inputs_dropped: AtomicU64,
     /// Sessions resumed with a session token (after a drop or a takeover).
     pub resumed: AtomicU64,
+    /// Connections saying goodbye now (close frame sent, waiting for the
+    /// client's).
+    pub closing: AtomicU64,
+    /// Connections ended, by how.
+    closes: Mutex<BTreeMap<Closed, u64>>,
     /// Violations, by [`Violation::ALL`] order.
     violations: [AtomicU64; KINDS],
     /// Per kind: the second (since the epoch) of the last log line.
@@ -143,6 +172,28 @@ impl Stats {
         if self.last_logged[i].swap(now, Ordering::Relaxed) != now {
             warn!(kind = kind.name(), %peer, detail, total, "client violation");
         }
+    }
+
+    /// Counts a connection's end (once per connection).
+    pub fn closed(&self, how: Closed) {
+        *self
+            .closes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(how)
+            .or_default() += 1;
+    }
+
+    /// How many connections ended each way so far.
+    pub fn close_counts(&self) -> Vec<(Closed, u64)> {
+        let closes = self.closes.lock().unwrap_or_else(|p| p.into_inner());
+        closes.iter().map(|(&c, &n)| (c, n)).collect()
+    }
+
+    /// How many connections the server closed with `code`.
+    pub fn closes_with(&self, code: u16) -> u64 {
+        let closes = self.closes.lock().unwrap_or_else(|p| p.into_inner());
+        closes.get(&Closed::Code(code)).copied().unwrap_or(0)
     }
 
     /// `(name, count)` of every kind seen at least once.

@@ -17,7 +17,7 @@ use super::session::Session;
 use super::shard::Served;
 use super::transport::{self, Transport};
 use crate::room::{JoinError, JoinRequest, Joined};
-use crate::stats::Violation;
+use crate::stats::{Closed, Violation};
 use futures_util::{SinkExt, StreamExt};
 use snapwire_shared::codec;
 use snapwire_shared::protocol::{MAX_AUTH_TOKEN_BYTES, MAX_NAME_BYTES, PROTOCOL_VERSION, close};
@@ -201,6 +201,12 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, guards: Guards) {
 /// reply to the client's close.
 pub(super) async fn close_out(ws: &mut Ws, peer: SocketAddr, shared: &Shared, outcome: Outcome) {
     let stats = &shared.config.stats;
+    stats.closed(match &outcome {
+        Outcome::Close(code, ..) => Closed::Code(*code),
+        Outcome::PeerClosed => Closed::Client,
+        Outcome::Gone => Closed::NoFrame,
+    });
+    stats.closing.fetch_add(1, Ordering::Relaxed);
     match outcome {
         Outcome::Close(code, reason, kind) => {
             if let Some(kind) = kind {
@@ -220,6 +226,7 @@ pub(super) async fn close_out(ws: &mut Ws, peer: SocketAddr, shared: &Shared, ou
         }
         Outcome::Gone => {}
     }
+    stats.closing.fetch_sub(1, Ordering::Relaxed);
 }
 
 /// The outcome of a failed read. A client that broke the WebSocket framing

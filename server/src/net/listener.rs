@@ -6,6 +6,7 @@ use super::limits::{ConnectionCaps, Refusal};
 use super::shard::Shards;
 use super::{handshake, transport};
 use crate::config::Config;
+use crate::metrics::{Metrics, RoomTelemetry};
 use crate::room::RoomManager;
 use crate::stats::Violation;
 use std::sync::Arc;
@@ -59,6 +60,8 @@ pub(crate) struct Shared {
     pub(crate) drain: watch::Receiver<Option<Instant>>,
     /// The shards serving each room's joined connections.
     pub(crate) shards: Shards,
+    /// The server's metrics registry and what it reads.
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 impl Shared {
@@ -89,18 +92,40 @@ pub enum Shutdown {
 pub async fn run(
     listener: TcpListener,
     config: Config,
+    control: mpsc::Receiver<Shutdown>,
+) -> std::io::Result<()> {
+    run_with_admin(listener, None, config, control).await
+}
+
+/// [`run`], with the admin endpoints (`/metrics`, `/healthz`, `/readyz`,
+/// `/rooms`) served on `admin` until the server has stopped.
+pub async fn run_with_admin(
+    listener: TcpListener,
+    admin: Option<TcpListener>,
+    config: Config,
     mut control: mpsc::Receiver<Shutdown>,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let (drain_tx, drain_rx) = watch::channel(None);
-    let rooms = RoomManager::new(config.room_settings(), stop_rx.clone());
+    let telemetry = Arc::new(RoomTelemetry::new(config.tick_period()));
+    let rooms = RoomManager::new(config.room_settings(telemetry.clone()), stop_rx.clone());
+    let metrics = Arc::new(Metrics::new(
+        config.stats.clone(),
+        telemetry,
+        rooms.clone(),
+        config.tick_period(),
+    ));
     let shared = Arc::new(Shared {
         config,
         rooms,
         shutdown: stop_rx,
         drain: drain_rx,
         shards: Shards::default(),
+        metrics,
     });
+    // Dropped (and so stopped) when `run` returns.
+    let _admin =
+        admin.map(|admin| AbortOnDrop(tokio::spawn(crate::admin::serve(admin, shared.clone()))));
     // Every open connection holds a clone (in its `Guards`); when all are
     // dropped, `recv` returns None and shutdown knows every connection has
     // finished.
@@ -201,12 +226,23 @@ pub async fn run(
     Ok(())
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A server running in the background of the current tokio runtime: for
 /// embedding snapwire in a larger program, and for tests.
 #[derive(Debug)]
 pub struct ServerHandle {
     /// Where it listens.
     addr: std::net::SocketAddr,
+    /// Where its admin endpoints are, if it serves them.
+    admin: Option<std::net::SocketAddr>,
     /// Asks for the shutdown.
     control: mpsc::Sender<Shutdown>,
     /// The running server.
@@ -220,12 +256,28 @@ impl ServerHandle {
         addr: impl tokio::net::ToSocketAddrs,
         config: Config,
     ) -> std::io::Result<Self> {
+        Self::start_with_admin(addr, None::<std::net::SocketAddr>, config).await
+    }
+
+    /// [`ServerHandle::start`], also serving the admin endpoints on
+    /// `admin` (for example `127.0.0.1:0`) when given.
+    pub async fn start_with_admin(
+        addr: impl tokio::net::ToSocketAddrs,
+        admin: Option<impl tokio::net::ToSocketAddrs>,
+        config: Config,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let admin = match admin {
+            Some(a) => Some(TcpListener::bind(a).await?),
+            None => None,
+        };
+        let admin_addr = admin.as_ref().map(TcpListener::local_addr).transpose()?;
         let (control, requests) = mpsc::channel(4);
-        let task = tokio::spawn(run(listener, config, requests));
+        let task = tokio::spawn(run_with_admin(listener, admin, config, requests));
         Ok(ServerHandle {
             addr,
+            admin: admin_addr,
             control,
             task,
         })
@@ -234,6 +286,11 @@ impl ServerHandle {
     /// The address it listens on.
     pub fn addr(&self) -> std::net::SocketAddr {
         self.addr
+    }
+
+    /// The admin listener's address, if it has one.
+    pub fn admin_addr(&self) -> Option<std::net::SocketAddr> {
+        self.admin
     }
 
     /// The game endpoint, `ws://ADDR/play` (the scheme is `wss` with TLS

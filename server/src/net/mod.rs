@@ -9,7 +9,7 @@ mod session;
 mod shard;
 pub mod transport;
 
-pub use listener::{ServerHandle, Shutdown, run};
+pub use listener::{ServerHandle, Shutdown, run, run_with_admin};
 
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 

@@ -14,6 +14,7 @@
 use super::connection::{Outcome, Ws, decode, read_failure, text_frame};
 use super::limits::TokenBucket;
 use super::listener::Shared;
+use crate::metrics::Tally;
 use crate::room::frame::Frame;
 use crate::room::{Joined, PlayerKey, RoomCmd, Roster};
 use crate::stats::Violation;
@@ -84,12 +85,24 @@ const KEEP_EVENTS: usize = 8;
 /// Where a shard builds its connections' snapshots, one after another:
 /// kept from one connection and tick to the next, so that a snapshot
 /// allocates only its message.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct TickScratch {
     view: ViewScratch,
     /// Holds the largest snapshot the shard has encoded, plus the writer's
     /// worst-case headroom.
     encoded: Vec<u8>,
+    /// What the shard sent and received, for its metrics.
+    pub(super) tally: Tally,
+}
+
+impl TickScratch {
+    pub(super) fn new(tally: Tally) -> Self {
+        TickScratch {
+            view: ViewScratch::default(),
+            encoded: Vec::new(),
+            tally,
+        }
+    }
 }
 
 /// A joined player's connection state.
@@ -126,6 +139,8 @@ pub(super) struct Session {
     blocked_since: Option<Instant>,
     /// Inputs dropped because the room was behind.
     inputs_dropped: u64,
+    /// When the last snapshot was written (the cadence metric).
+    last_snapshot: Option<std::time::Instant>,
 }
 
 impl Session {
@@ -155,6 +170,7 @@ impl Session {
             last_ping: now,
             blocked_since: None,
             inputs_dropped: 0,
+            last_snapshot: None,
             shared,
         }
     }
@@ -295,7 +311,7 @@ impl Session {
         now: Instant,
         scratch: &mut TickScratch,
     ) -> Result<(), Outcome> {
-        self.drain_messages(ws, frame.tick, now)?;
+        self.drain_messages(ws, frame.tick, now, &mut scratch.tally)?;
         if self.view.base_tick().is_some() && !frame.tick.is_newer_than(self.view.base_tick()) {
             // Already sent (a connection adopted mid-tick got it then).
             return Ok(());
@@ -311,13 +327,24 @@ impl Session {
     /// socket is only polled with a no-op waker, so incoming data never
     /// schedules anything. An input waits at most one tick longer to reach
     /// the room; the rate limit bounds how much one drain can find.
-    fn drain_messages(&mut self, ws: &mut Ws, tick: Tick, now: Instant) -> Result<(), Outcome> {
+    fn drain_messages(
+        &mut self,
+        ws: &mut Ws,
+        tick: Tick,
+        now: Instant,
+        tally: &mut Tally,
+    ) -> Result<(), Outcome> {
         loop {
             match ws.next().now_or_never() {
                 None => return Ok(()),
                 Some(None) => return Err(Outcome::Gone),
                 Some(Some(Err(e))) => return Err(read_failure(&e)),
-                Some(Some(Ok(msg))) => self.on_message(ws, msg, tick, now)?,
+                Some(Some(Ok(msg))) => {
+                    if let Message::Binary(b) = &msg {
+                        tally.received(b.len());
+                    }
+                    self.on_message(ws, msg, tick, now, tally)?;
+                }
             }
         }
     }
@@ -433,7 +460,16 @@ impl Session {
             return Err(Outcome::close(close::INTERNAL_ERROR, "internal error"));
         }
         self.due_events.clear();
+        let bytes = buf.len();
         Self::push(ws, Message::Binary(Bytes::copy_from_slice(buf)))?;
+        let sent = std::time::Instant::now();
+        scratch.tally.snapshot(
+            bytes,
+            sent.saturating_duration_since(frame.published),
+            self.last_snapshot
+                .map(|last| sent.saturating_duration_since(last)),
+        );
+        self.last_snapshot = Some(sent);
         if self.due_events.capacity() > KEEP_EVENTS {
             self.due_events.shrink_to(KEEP_EVENTS);
         }
@@ -451,6 +487,7 @@ impl Session {
         msg: Message,
         tick: Tick,
         now: Instant,
+        tally: &mut Tally,
     ) -> Result<(), Outcome> {
         let bytes = match msg {
             Message::Binary(b) => b,
@@ -513,7 +550,9 @@ impl Session {
                     client_time,
                     server_tick: tick,
                 };
-                Self::push(ws, Message::Binary(self.encode(&pong)?.into()))
+                let pong = self.encode(&pong)?;
+                tally.sent(pong.len());
+                Self::push(ws, Message::Binary(pong.into()))
             }
             ClientMsg::Leave => Err(Outcome::close(close::NORMAL, close::REASON_BYE)),
             ClientMsg::Hello { .. } => Err(Outcome::violation(

@@ -20,6 +20,7 @@
 use super::connection::{Guards, Outcome, Ws, close_out};
 use super::listener::Shared;
 use super::session::{Session, TickScratch};
+use crate::metrics::ShardCounters;
 use crate::room::RoomCmd;
 use crate::room::frame::Frame;
 use snapwire_shared::RoomId;
@@ -134,6 +135,8 @@ struct Shard {
     drain: Option<Instant>,
     /// Where each connection's snapshot is built, one after another.
     scratch: TickScratch,
+    /// Where the shard publishes its tally once per tick.
+    counters: Arc<ShardCounters>,
 }
 
 impl Shard {
@@ -144,7 +147,9 @@ impl Shard {
         (0..workers.max(1))
             .map(|_| {
                 let (inbox, rx) = mpsc::unbounded_channel();
+                let (counters, tally) = shared.metrics.shards.add();
                 let shard = Shard {
+                    counters,
                     shared: shared.clone(),
                     room: joined.room,
                     frames: joined.frames.clone(),
@@ -153,7 +158,7 @@ impl Shard {
                     inbox: rx,
                     served: Vec::new(),
                     drain: None,
-                    scratch: TickScratch::default(),
+                    scratch: TickScratch::new(tally),
                 };
                 // Outside tokio's cooperative budget: a tick's pass makes
                 // several socket polls per connection, and past the budget
@@ -211,6 +216,8 @@ impl Shard {
         for served in self.served.drain(..) {
             served.finish(Outcome::close(close::GOING_AWAY, reason));
         }
+        self.publish();
+        self.shared.metrics.shards.retire(&self.counters);
         self.shared.shards.forget(self.room, &self.tick);
     }
 
@@ -233,6 +240,14 @@ impl Shard {
             return;
         }
         self.served.push(served);
+        self.publish();
+    }
+
+    /// Makes this shard's counts visible to scrapes: a few plain stores,
+    /// once per tick, instead of an atomic per message.
+    fn publish(&self) {
+        self.counters
+            .publish(&self.scratch.tally, self.served.len());
     }
 
     /// Serves every connection the newest frame, in order; closes those
@@ -257,5 +272,6 @@ impl Shard {
         for (served, outcome) in finished.into_iter().zip(ended) {
             served.finish(outcome);
         }
+        self.publish();
     }
 }

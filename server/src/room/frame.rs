@@ -52,6 +52,8 @@ pub struct Frame {
     /// clients that were sent that frame.
     updates: EncodedUpdates,
     updates_since: Tick,
+    /// When the room published it (made): the start of its sends' latency.
+    pub published: std::time::Instant,
 }
 
 /// The reusable buffers of a frame nobody reads any more.
@@ -85,6 +87,7 @@ impl Frame {
             grid,
             players,
             shared_bodies: Mutex::new(Vec::new()),
+            published: std::time::Instant::now(),
             updates: EncodedUpdates::default(),
             updates_since: Tick::NONE,
         }

@@ -3,6 +3,7 @@
 use super::frame::Frame;
 use super::task::{Room, RoomSettings};
 use super::{PlayerKey, RoomCmd, Roster};
+use crate::metrics::RoomStatus;
 use snapwire_shared::{PlayerId, RoomId, ServerEvent, SessionToken, Tick, Welcome};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -138,6 +139,9 @@ struct RoomEntry {
     commands: mpsc::Sender<RoomCmd>,
     /// Seats taken or reserved.
     occupancy: usize,
+    /// What the room reports; kept here so that a room whose task died
+    /// (a panic in the game's rules) still shows, not ticking.
+    status: Arc<RoomStatus>,
 }
 
 /// A summary of one room, for listing.
@@ -257,13 +261,18 @@ impl RoomManager {
         // Room commands are drained once per tick: room for a few inputs per
         // player per tick plus joins and leaves.
         let (tx, rx) = mpsc::channel(capacity.saturating_mul(4).max(1024));
-        let room = Room::new(id, self.settings.clone());
+        let status = self
+            .settings
+            .telemetry
+            .room(id, capacity, self.settings.tick_rate);
+        let room = Room::new(id, self.settings.clone(), status.clone());
         tokio::spawn(room.run(rx, self.clone(), self.shutdown.clone()));
         rooms.by_id.insert(
             id,
             RoomEntry {
                 commands: tx.clone(),
                 occupancy: 1,
+                status,
             },
         );
         info!(room = %id, capacity, "room created");
@@ -290,6 +299,15 @@ impl RoomManager {
                 true
             }
         }
+    }
+
+    /// Every room's status, by id.
+    pub fn statuses(&self) -> Vec<Arc<RoomStatus>> {
+        self.lock()
+            .by_id
+            .values()
+            .map(|r| r.status.clone())
+            .collect()
     }
 
     /// The rooms and their occupancy, in creation order.
@@ -320,6 +338,9 @@ mod tests {
             empty_grace: Duration::from_secs(1),
             resume_grace: Duration::from_secs(10),
             rules: Arc::new(|| Box::new(Arena)),
+            telemetry: Arc::new(crate::metrics::RoomTelemetry::new(Duration::from_millis(
+                33,
+            ))),
         }
     }
 

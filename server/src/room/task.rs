@@ -3,6 +3,7 @@
 use super::frame::{Frame, PlayerFrame, Recycled};
 use super::manager::{Admission, RoomManager};
 use super::{PlayerKey, RoomCmd, Roster, RosterEntry};
+use crate::metrics::{RoomStatus, RoomTelemetry, TickReport};
 use crate::sim::{EntityKey, GameRules, World};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
@@ -57,6 +58,8 @@ pub struct RoomSettings {
     pub resume_grace: Duration,
     /// Makes the rules of each new room.
     pub rules: Arc<dyn Fn() -> Box<dyn GameRules> + Send + Sync>,
+    /// Where rooms report their ticks (metrics, `/rooms`, `/healthz`).
+    pub telemetry: Arc<RoomTelemetry>,
 }
 
 impl std::fmt::Debug for RoomSettings {
@@ -132,14 +135,17 @@ pub(crate) struct Room {
     away: usize,
     /// Seats given up since the manager was last told.
     seats_freed: usize,
+    /// What the admin listener reports of this room.
+    status: Arc<RoomStatus>,
 }
 
 impl Room {
-    pub(crate) fn new(id: RoomId, settings: RoomSettings) -> Self {
+    pub(crate) fn new(id: RoomId, settings: RoomSettings, status: Arc<RoomStatus>) -> Self {
         let rules = (settings.rules)();
         let events = broadcast::channel(event_buffer(settings.capacity)).0;
         let empty = Arc::new(Frame::new(Tick::NONE, Vec::new(), None, Vec::new()));
         Room {
+            status,
             id,
             world: World::new(settings.world_size),
             rules,
@@ -194,7 +200,8 @@ impl Room {
             };
             let started = Instant::now();
             let late = started.saturating_duration_since(scheduled);
-            self.skipped += (late.as_nanos() / period.as_nanos().max(1)) as u64;
+            let skipped = (late.as_nanos() / period.as_nanos().max(1)) as u64;
+            self.skipped += skipped;
             // Drain what arrived since the last tick. Commands wait for the
             // tick rather than waking the room once per input.
             while let Ok(cmd) = commands.try_recv() {
@@ -209,6 +216,15 @@ impl Room {
             if elapsed > period {
                 self.overruns += 1;
             }
+            let report = TickReport {
+                tick: u64::from(self.tick.0),
+                players: self.players.len(),
+                started: started.into_std(),
+                took: elapsed,
+                skipped,
+                overran: elapsed > period,
+            };
+            self.settings.telemetry.tick(&self.status, report);
             if (self.overruns > logged_overruns || self.skipped > logged_skips)
                 && last_log.is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
             {
@@ -541,7 +557,8 @@ impl Room {
         }
         let dt = 1.0 / f32::from(self.settings.tick_rate.max(1));
         self.rules.step(&mut self.world, dt);
-        let frame = self.build_frame();
+        let mut frame = self.build_frame();
+        frame.published = std::time::Instant::now();
         let previous = self.frames.send_replace(Arc::new(frame));
         self.tick_notify.notify_waiters();
         // Reuse the previous frame's buffers if no connection holds it any

@@ -24,8 +24,18 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start(config: Config) -> Self {
+        Self::start_inner(config, false).await
+    }
+
+    /// Also serves the admin endpoints, on an ephemeral port.
+    pub async fn start_with_admin(config: Config) -> Self {
+        Self::start_inner(config, true).await
+    }
+
+    async fn start_inner(config: Config, admin: bool) -> Self {
         let stats = config.stats.clone();
-        let handle = ServerHandle::start("127.0.0.1:0", config)
+        let admin = admin.then_some("127.0.0.1:0");
+        let handle = ServerHandle::start_with_admin("127.0.0.1:0", admin, config)
             .await
             .expect("binding 127.0.0.1:0 should work");
         TestServer {
@@ -33,6 +43,13 @@ impl TestServer {
             handle,
             stats,
         }
+    }
+
+    /// The admin listener's address.
+    pub fn admin(&self) -> SocketAddr {
+        self.handle
+            .admin_addr()
+            .expect("started with start_with_admin")
     }
 
     pub fn url(&self) -> String {
@@ -303,6 +320,8 @@ pub struct ServerProcess {
     pub child: tokio::process::Child,
     /// The game endpoint the server logged, `ws://` or `wss://`.
     pub url: String,
+    /// The admin listener (`/metrics`, ...), on an ephemeral port.
+    pub admin: SocketAddr,
 }
 
 impl ServerProcess {
@@ -311,7 +330,8 @@ impl ServerProcess {
     pub async fn spawn(args: &[&str]) -> Self {
         use tokio::io::{AsyncBufReadExt, BufReader};
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_snapwire-server"))
-            .args(["--listen", "127.0.0.1:0", "--log", "info"])
+            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+            .args(["--log", "info"])
             .args(args)
             .env("NO_COLOR", "1")
             .stdout(std::process::Stdio::piped())
@@ -320,19 +340,27 @@ impl ServerProcess {
             .spawn()
             .expect("the server binary starts");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let url = within(async {
+        // The admin line comes first, then the game's.
+        let (admin, url) = within(async {
+            let mut admin = None;
             while let Some(line) = lines.next_line().await.expect("reading the log") {
+                if let Some(at) = line.find("url=http://") {
+                    let rest = &line[at + 11..];
+                    let addr = rest.split('/').next().unwrap_or("");
+                    admin = addr.parse().ok();
+                }
                 if let Some(at) = line.find("url=ws") {
                     let url = line[at + 4..].split_whitespace().next().unwrap_or("");
-                    return url.to_owned();
+                    return (admin, url.to_owned());
                 }
             }
             panic!("the server never said where it serves");
         })
         .await;
+        let admin = admin.expect("the server logs its admin listener before its game endpoint");
         // Keep reading the log so the pipe never fills.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        ServerProcess { child, url }
+        ServerProcess { child, url, admin }
     }
 
     /// Where it listens.
@@ -479,4 +507,29 @@ pub mod raw {
         })
         .await
     }
+}
+
+/// A plain HTTP/1.1 GET (for the admin listener): status and body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    within(async {
+        let mut s = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("connect to the admin listener");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        s.write_all(request.as_bytes())
+            .await
+            .expect("send the request");
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).await.expect("read the answer");
+        let raw = String::from_utf8(raw).expect("a UTF-8 answer");
+        let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("a status code");
+        (status, body.to_owned())
+    })
+    .await
 }

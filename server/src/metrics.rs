@@ -1,0 +1,702 @@
+//! Prometheus metrics: one registry per server, encoded at scrape time.
+//!
+//! Nothing on the per-snapshot path touches a shared cache line. A shard
+//! counts what it sends and receives, and records its connections'
+//! delivery cadence, in plain integers of its own ([`Tally`]); once per
+//! tick it stores those running totals into its [`ShardCounters`] (one
+//! relaxed store each, no read-modify-write). A scrape sums every shard's
+//! counters, plus what shards that have ended left behind, so the counters
+//! never go backwards. Rooms count their ticks with one atomic add per tick;
+//! connection, close and violation counters live in [`Stats`] and move once
+//! per connection or per violation.
+
+use crate::room::RoomManager;
+use crate::stats::{Stats, Violation};
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Snapshot gap buckets, in tick periods: a client served every tick sits
+/// at 1.0; 1.2 (40 ms at 30 Hz) is where "held" ends; 2 and up are skipped
+/// ticks.
+const GAP_PERIODS: [f64; 11] = [0.5, 0.9, 1.0, 1.1, 1.2, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0];
+/// Tick-to-send buckets, in tick periods: how far into the tick a
+/// connection's snapshot was written.
+const LATENCY_PERIODS: [f64; 10] = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0];
+/// Tick duration buckets, in tick periods (1.0 is the budget).
+const TICK_PERIODS: [f64; 11] = [0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0];
+
+/// Fixed upper bounds of a histogram's buckets (the `+Inf` bucket is implied).
+#[derive(Debug, Clone)]
+pub(crate) struct Buckets {
+    /// In microseconds, for counting.
+    micros: Arc<[u64]>,
+}
+
+impl Buckets {
+    fn in_periods(period: Duration, factors: &[f64]) -> Self {
+        let p = period.as_secs_f64() * 1e6;
+        Buckets {
+            micros: factors.iter().map(|f| (f * p).round() as u64).collect(),
+        }
+    }
+
+    /// The bucket a duration falls in (`le` semantics: value <= bound).
+    fn index(&self, micros: u64) -> usize {
+        self.micros.partition_point(|&b| b < micros)
+    }
+
+    fn len(&self) -> usize {
+        self.micros.len() + 1
+    }
+}
+
+/// A histogram one task owns: plain counts.
+#[derive(Debug, Clone)]
+pub(crate) struct LocalHistogram {
+    counts: Box<[u64]>,
+    sum_micros: u64,
+}
+
+impl LocalHistogram {
+    fn new(buckets: &Buckets) -> Self {
+        LocalHistogram {
+            counts: vec![0; buckets.len()].into(),
+            sum_micros: 0,
+        }
+    }
+
+    fn observe(&mut self, buckets: &Buckets, d: Duration) {
+        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.counts[buckets.index(micros)] += 1;
+        self.sum_micros = self.sum_micros.saturating_add(micros);
+    }
+
+    fn add(&mut self, other: &LocalHistogram) {
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        self.sum_micros += other.sum_micros;
+    }
+}
+
+/// A histogram one task writes (stores) and scrapes read.
+#[derive(Debug)]
+struct SharedHistogram {
+    counts: Box<[AtomicU64]>,
+    sum_micros: AtomicU64,
+}
+
+impl SharedHistogram {
+    fn new(buckets: &Buckets) -> Self {
+        SharedHistogram {
+            counts: (0..buckets.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum_micros: AtomicU64::new(0),
+        }
+    }
+
+    fn store(&self, from: &LocalHistogram) {
+        for (a, &b) in self.counts.iter().zip(from.counts.iter()) {
+            a.store(b, Relaxed);
+        }
+        self.sum_micros.store(from.sum_micros, Relaxed);
+    }
+
+    fn load(&self) -> LocalHistogram {
+        LocalHistogram {
+            counts: self.counts.iter().map(|c| c.load(Relaxed)).collect(),
+            sum_micros: self.sum_micros.load(Relaxed),
+        }
+    }
+
+    fn observe(&self, buckets: &Buckets, d: Duration) {
+        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        self.counts[buckets.index(micros)].fetch_add(1, Relaxed);
+        self.sum_micros.fetch_add(micros, Relaxed);
+    }
+}
+
+/// Running totals of what shards sent and received.
+#[derive(Debug, Clone)]
+pub(crate) struct Counts {
+    /// Snapshots written.
+    pub(crate) snapshots: u64,
+    /// WebSocket payload bytes written (snapshots and pongs).
+    pub(crate) sent_bytes: u64,
+    /// Data messages read from clients.
+    pub(crate) messages: u64,
+    /// Their payload bytes.
+    pub(crate) received_bytes: u64,
+    /// Time between two snapshots written to one connection.
+    gap: LocalHistogram,
+    /// Time from a frame's publication to a connection's snapshot of it.
+    latency: LocalHistogram,
+}
+
+impl Counts {
+    fn new(b: &CadenceBuckets) -> Self {
+        Counts {
+            snapshots: 0,
+            sent_bytes: 0,
+            messages: 0,
+            received_bytes: 0,
+            gap: LocalHistogram::new(&b.gap),
+            latency: LocalHistogram::new(&b.latency),
+        }
+    }
+}
+
+/// What one shard has done so far, counted in plain integers by the shard
+/// alone, and published once per tick.
+#[derive(Debug, Clone)]
+pub(crate) struct Tally {
+    pub(crate) counts: Counts,
+    buckets: CadenceBuckets,
+}
+
+impl Tally {
+    /// Records one data message of `bytes` read from a client.
+    pub(crate) fn received(&mut self, bytes: usize) {
+        self.counts.messages += 1;
+        self.counts.received_bytes += bytes as u64;
+    }
+
+    /// Records `bytes` written that are not a snapshot (a pong).
+    pub(crate) fn sent(&mut self, bytes: usize) {
+        self.counts.sent_bytes += bytes as u64;
+    }
+
+    /// Records one snapshot of `bytes` written `since_tick` after its frame
+    /// was published, `gap` after the connection's previous one.
+    pub(crate) fn snapshot(&mut self, bytes: usize, since_tick: Duration, gap: Option<Duration>) {
+        let c = &mut self.counts;
+        c.snapshots += 1;
+        c.sent_bytes += bytes as u64;
+        c.latency.observe(&self.buckets.latency, since_tick);
+        if let Some(gap) = gap {
+            c.gap.observe(&self.buckets.gap, gap);
+        }
+    }
+}
+
+/// The bucket bounds of the cadence histograms.
+#[derive(Debug, Clone)]
+struct CadenceBuckets {
+    gap: Buckets,
+    latency: Buckets,
+}
+
+/// A shard's published totals.
+#[derive(Debug)]
+pub(crate) struct ShardCounters {
+    snapshots: AtomicU64,
+    sent_bytes: AtomicU64,
+    messages: AtomicU64,
+    received_bytes: AtomicU64,
+    /// Connections the shard serves now.
+    playing: AtomicU64,
+    gap: SharedHistogram,
+    latency: SharedHistogram,
+}
+
+impl ShardCounters {
+    /// Publishes the shard's running totals (the shard is the only writer).
+    pub(crate) fn publish(&self, t: &Tally, playing: usize) {
+        let t = &t.counts;
+        self.snapshots.store(t.snapshots, Relaxed);
+        self.sent_bytes.store(t.sent_bytes, Relaxed);
+        self.messages.store(t.messages, Relaxed);
+        self.received_bytes.store(t.received_bytes, Relaxed);
+        self.playing.store(playing as u64, Relaxed);
+        self.gap.store(&t.gap);
+        self.latency.store(&t.latency);
+    }
+}
+
+/// Sums over shards.
+#[derive(Debug, Clone)]
+struct ShardTotals {
+    counts: Counts,
+    playing: u64,
+}
+
+impl ShardTotals {
+    fn add(&mut self, c: &ShardCounters) {
+        let t = &mut self.counts;
+        t.snapshots += c.snapshots.load(Relaxed);
+        t.sent_bytes += c.sent_bytes.load(Relaxed);
+        t.messages += c.messages.load(Relaxed);
+        t.received_bytes += c.received_bytes.load(Relaxed);
+        t.gap.add(&c.gap.load());
+        t.latency.add(&c.latency.load());
+        self.playing += c.playing.load(Relaxed);
+    }
+}
+
+/// Every shard's counters: the live ones, and the sum of those that ended.
+#[derive(Debug)]
+pub(crate) struct ShardSet {
+    buckets: CadenceBuckets,
+    inner: Mutex<(Vec<Arc<ShardCounters>>, ShardTotals)>,
+}
+
+impl ShardSet {
+    fn new(period: Duration) -> Self {
+        let buckets = CadenceBuckets {
+            gap: Buckets::in_periods(period, &GAP_PERIODS),
+            latency: Buckets::in_periods(period, &LATENCY_PERIODS),
+        };
+        let retired = ShardTotals {
+            counts: Counts::new(&buckets),
+            playing: 0,
+        };
+        ShardSet {
+            buckets,
+            inner: Mutex::new((Vec::new(), retired)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Vec<Arc<ShardCounters>>, ShardTotals)> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new shard's counters and its (empty) tally.
+    pub(crate) fn add(&self) -> (Arc<ShardCounters>, Tally) {
+        let b = &self.buckets;
+        let counters = Arc::new(ShardCounters {
+            snapshots: AtomicU64::new(0),
+            sent_bytes: AtomicU64::new(0),
+            messages: AtomicU64::new(0),
+            received_bytes: AtomicU64::new(0),
+            playing: AtomicU64::new(0),
+            gap: SharedHistogram::new(&b.gap),
+            latency: SharedHistogram::new(&b.latency),
+        });
+        self.lock().0.push(counters.clone());
+        let tally = Tally {
+            counts: Counts::new(b),
+            buckets: b.clone(),
+        };
+        (counters, tally)
+    }
+
+    /// An ended shard: its final totals are kept, its connections are not.
+    pub(crate) fn retire(&self, counters: &Arc<ShardCounters>) {
+        let mut inner = self.lock();
+        let (live, retired) = &mut *inner;
+        if let Some(i) = live.iter().position(|c| Arc::ptr_eq(c, counters)) {
+            live.swap_remove(i);
+            counters.playing.store(0, Relaxed);
+            retired.add(counters);
+        }
+    }
+
+    fn totals(&self) -> ShardTotals {
+        let inner = self.lock();
+        let mut sum = inner.1.clone();
+        for c in &inner.0 {
+            sum.add(c);
+        }
+        sum
+    }
+}
+
+/// What rooms report: counters every room adds to once per tick, and each
+/// room's own status for `/rooms` and `/healthz`.
+#[derive(Debug)]
+pub struct RoomTelemetry {
+    /// Where "microseconds since" in [`RoomStatus`] count from.
+    epoch: Instant,
+    ticks: AtomicU64,
+    overruns: AtomicU64,
+    skipped: AtomicU64,
+    tick_buckets: Buckets,
+    tick_duration: SharedHistogram,
+}
+
+impl RoomTelemetry {
+    /// Telemetry for rooms ticking every `period`.
+    pub fn new(period: Duration) -> Self {
+        let tick_buckets = Buckets::in_periods(period, &TICK_PERIODS);
+        RoomTelemetry {
+            epoch: Instant::now(),
+            ticks: AtomicU64::new(0),
+            overruns: AtomicU64::new(0),
+            skipped: AtomicU64::new(0),
+            tick_duration: SharedHistogram::new(&tick_buckets),
+            tick_buckets,
+        }
+    }
+
+    fn micros_since_epoch(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// A new room's status; it counts as ticking from its creation.
+    pub(crate) fn room(
+        &self,
+        id: snapwire_shared::RoomId,
+        capacity: usize,
+        tick_rate: u16,
+    ) -> Arc<RoomStatus> {
+        let status = RoomStatus {
+            id,
+            capacity,
+            tick_rate,
+            created: Instant::now(),
+            tick: AtomicU64::new(0),
+            players: AtomicU64::new(0),
+            last_tick_at: AtomicU64::new(0),
+            last_tick_micros: AtomicU64::new(0),
+        };
+        status
+            .last_tick_at
+            .store(self.micros_since_epoch(status.created), Relaxed);
+        Arc::new(status)
+    }
+
+    /// One tick of a room.
+    pub(crate) fn tick(&self, status: &RoomStatus, t: TickReport) {
+        self.ticks.fetch_add(1, Relaxed);
+        if t.skipped > 0 {
+            self.skipped.fetch_add(t.skipped, Relaxed);
+        }
+        if t.overran {
+            self.overruns.fetch_add(1, Relaxed);
+        }
+        self.tick_duration.observe(&self.tick_buckets, t.took);
+        status.tick.store(t.tick, Relaxed);
+        status.players.store(t.players as u64, Relaxed);
+        status
+            .last_tick_at
+            .store(self.micros_since_epoch(t.started), Relaxed);
+        status.last_tick_micros.store(
+            u64::try_from(t.took.as_micros()).unwrap_or(u64::MAX),
+            Relaxed,
+        );
+    }
+
+    /// Whether `room` has not begun a tick for longer than `stalled_after`.
+    pub fn stalled(&self, room: &RoomStatus, stalled_after: Duration) -> bool {
+        let now = self.micros_since_epoch(Instant::now());
+        let limit = u64::try_from(stalled_after.as_micros()).unwrap_or(u64::MAX);
+        now.saturating_sub(room.last_tick_at.load(Relaxed)) > limit
+    }
+}
+
+/// What a room tells about one of its ticks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TickReport {
+    /// The tick's number.
+    pub(crate) tick: u64,
+    /// Players in the room.
+    pub(crate) players: usize,
+    /// When its work began.
+    pub(crate) started: Instant,
+    /// How long the work took.
+    pub(crate) took: Duration,
+    /// Ticks skipped before it (the room woke late).
+    pub(crate) skipped: u64,
+    /// Whether the work took longer than the tick period.
+    pub(crate) overran: bool,
+}
+
+/// One room, as the admin listener lists it.
+#[derive(Debug)]
+pub struct RoomStatus {
+    /// Which room.
+    pub id: snapwire_shared::RoomId,
+    /// Its seats.
+    pub capacity: usize,
+    /// Its ticks per second.
+    pub tick_rate: u16,
+    /// When it was created.
+    pub created: Instant,
+    tick: AtomicU64,
+    players: AtomicU64,
+    last_tick_at: AtomicU64,
+    last_tick_micros: AtomicU64,
+}
+
+impl RoomStatus {
+    /// The last tick it ran.
+    pub fn tick(&self) -> u64 {
+        self.tick.load(Relaxed)
+    }
+
+    /// Players in it (connected or waiting out the resume grace) at its last tick.
+    pub fn players(&self) -> u64 {
+        self.players.load(Relaxed)
+    }
+
+    /// How long its last tick's work took.
+    pub fn last_tick_duration(&self) -> Duration {
+        Duration::from_micros(self.last_tick_micros.load(Relaxed))
+    }
+}
+
+/// The server's metrics: its registry and what it reads at scrape time.
+#[derive(Debug)]
+pub(crate) struct Metrics {
+    registry: Registry,
+    pub(crate) shards: Arc<ShardSet>,
+    pub(crate) rooms: Arc<RoomTelemetry>,
+}
+
+impl Metrics {
+    pub(crate) fn new(
+        stats: Arc<Stats>,
+        rooms: Arc<RoomTelemetry>,
+        manager: Arc<RoomManager>,
+        period: Duration,
+    ) -> Self {
+        let shards = Arc::new(ShardSet::new(period));
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(Scrape {
+            stats,
+            shards: shards.clone(),
+            rooms: rooms.clone(),
+            manager,
+        }));
+        Metrics {
+            registry,
+            shards,
+            rooms,
+        }
+    }
+
+    /// The text exposition (OpenMetrics 1.0, which Prometheus scrapes).
+    pub(crate) fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail; a collector's error would be a bug.
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+/// Reads every source when scraped.
+#[derive(Debug)]
+struct Scrape {
+    stats: Arc<Stats>,
+    shards: Arc<ShardSet>,
+    rooms: Arc<RoomTelemetry>,
+    manager: Arc<RoomManager>,
+}
+
+fn counter(e: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
+    let c = ConstCounter::new(v);
+    c.encode(e.encode_descriptor(name, help, None, c.metric_type())?)
+}
+
+fn gauge(e: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
+    let g = ConstGauge::new(i64::try_from(v).unwrap_or(i64::MAX));
+    g.encode(e.encode_descriptor(name, help, None, g.metric_type())?)
+}
+
+fn histogram(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    buckets: &Buckets,
+    h: &LocalHistogram,
+) -> std::fmt::Result {
+    let mut m = e.encode_descriptor(name, help, None, MetricType::Histogram)?;
+    let bounds = buckets
+        .micros
+        .iter()
+        .map(|&b| b as f64 / 1e6)
+        .chain(std::iter::once(f64::MAX));
+    let pairs: Vec<(f64, u64)> = bounds.zip(h.counts.iter().copied()).collect();
+    let count = h.counts.iter().sum();
+    m.encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+        h.sum_micros as f64 / 1e6,
+        count,
+        &pairs,
+        None,
+    )
+}
+
+/// A counter with one label, one sample per value.
+fn labelled(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    label: &'static str,
+    samples: &[(String, u64)],
+) -> std::fmt::Result {
+    let mut m = e.encode_descriptor(name, help, None, kind)?;
+    for (value, n) in samples {
+        let labels = [(label, value.as_str())];
+        let mut f = m.encode_family(&labels)?;
+        match kind {
+            MetricType::Counter => ConstCounter::new(*n).encode(f)?,
+            _ => f.encode_gauge(&i64::try_from(*n).unwrap_or(i64::MAX))?,
+        }
+    }
+    Ok(())
+}
+
+impl Collector for Scrape {
+    fn encode(&self, mut e: DescriptorEncoder) -> std::fmt::Result {
+        let s = &self.stats;
+        let ShardTotals {
+            counts: shards,
+            playing,
+        } = self.shards.totals();
+        let rooms = self.manager.statuses();
+        let players: u64 = rooms.iter().map(|r| r.players()).sum();
+        gauge(
+            &mut e,
+            "snapwire_players",
+            "Players in rooms, connected or waiting out the resume grace.",
+            players,
+        )?;
+        gauge(&mut e, "snapwire_rooms", "Rooms open.", rooms.len() as u64)?;
+        let open = s.open.load(Relaxed);
+        let closing = s.closing.load(Relaxed);
+        let states = [
+            (
+                "handshake".to_owned(),
+                open.saturating_sub(playing + closing),
+            ),
+            ("playing".to_owned(), playing),
+            ("closing".to_owned(), closing),
+        ];
+        labelled(
+            &mut e,
+            "snapwire_connections",
+            "Open connections by state: handshake (before the join), playing (served by a shard), closing.",
+            MetricType::Gauge,
+            "state",
+            &states,
+        )?;
+        counter(
+            &mut e,
+            "snapwire_connections_admitted",
+            "Connections accepted past the connection caps.",
+            s.admitted.load(Relaxed),
+        )?;
+        counter(
+            &mut e,
+            "snapwire_joins",
+            "Joins (and resumes) that reached a room.",
+            s.joined.load(Relaxed),
+        )?;
+        counter(
+            &mut e,
+            "snapwire_resumes",
+            "Sessions resumed with a session token.",
+            s.resumed.load(Relaxed),
+        )?;
+        counter(
+            &mut e,
+            "snapwire_resume_failures",
+            "Resume attempts refused (unknown, spent or expired token).",
+            s.violations(Violation::BadResume),
+        )?;
+        counter(
+            &mut e,
+            "snapwire_ticks",
+            "Room ticks run, all rooms.",
+            self.rooms.ticks.load(Relaxed),
+        )?;
+        counter(
+            &mut e,
+            "snapwire_tick_overruns",
+            "Ticks whose work took longer than the tick period.",
+            self.rooms.overruns.load(Relaxed),
+        )?;
+        counter(
+            &mut e,
+            "snapwire_ticks_skipped",
+            "Ticks never run because a room woke a period or more late.",
+            self.rooms.skipped.load(Relaxed),
+        )?;
+        histogram(
+            &mut e,
+            "snapwire_tick_duration_seconds",
+            "Work of one room tick: commands, step, frame.",
+            &self.rooms.tick_buckets,
+            &self.rooms.tick_duration.load(),
+        )?;
+        counter(
+            &mut e,
+            "snapwire_snapshots_sent",
+            "Snapshots written to clients.",
+            shards.snapshots,
+        )?;
+        counter(
+            &mut e,
+            "snapwire_sent_bytes",
+            "WebSocket payload bytes written by the shards (snapshots and pongs).",
+            shards.sent_bytes,
+        )?;
+        counter(
+            &mut e,
+            "snapwire_messages_received",
+            "Data messages read from joined clients.",
+            shards.messages,
+        )?;
+        counter(
+            &mut e,
+            "snapwire_received_bytes",
+            "Payload bytes of those messages.",
+            shards.received_bytes,
+        )?;
+        counter(
+            &mut e,
+            "snapwire_inputs_dropped",
+            "Inputs dropped because a room's command queue was full.",
+            s.inputs_dropped.load(Relaxed),
+        )?;
+        histogram(
+            &mut e,
+            "snapwire_snapshot_gap_seconds",
+            "Time between two snapshots written to one connection.",
+            &self.shards.buckets.gap,
+            &shards.gap,
+        )?;
+        histogram(
+            &mut e,
+            "snapwire_tick_to_send_seconds",
+            "Time from a frame's publication to a connection's snapshot of it being written.",
+            &self.shards.buckets.latency,
+            &shards.latency,
+        )?;
+        let closes: Vec<(String, u64)> = s
+            .close_counts()
+            .into_iter()
+            .map(|(c, n)| (c.label(), n))
+            .collect();
+        labelled(
+            &mut e,
+            "snapwire_closes",
+            "Connections ended, by the close code the server sent (none: transport gone; client: the client closed first).",
+            MetricType::Counter,
+            "code",
+            &closes,
+        )?;
+        let violations: Vec<(String, u64)> = Violation::ALL
+            .iter()
+            .map(|&v| (v.name().to_owned(), s.violations(v)))
+            .collect();
+        labelled(
+            &mut e,
+            "snapwire_violations",
+            "Client violations and refusals, by kind.",
+            MetricType::Counter,
+            "kind",
+            &violations,
+        )?;
+        Ok(())
+    }
+}
