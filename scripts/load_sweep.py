@@ -14,6 +14,13 @@ done the obvious way, one task per socket) with snapwire's payload size, and
 with --floor also at bare-broadcast --mode loop (one loop over raw sockets,
 the floor of one TCP connection per client on this machine).
 
+For snapwire runs the server's own delivery cadence is read from its admin
+listener's /metrics at the start and the end of the swarm's window: the gap
+between two snapshots written to one connection and the time from a tick to
+each send (p50/p99 interpolated within the histogram's buckets, as
+Prometheus' histogram_quantile does). They show what the server did even
+where the swarm, on the other core, cannot keep up.
+
 Writes OUT/sweep.md (the table), OUT/sweep.json (everything) and one swarm
 report per run. Standard library only.
 """
@@ -28,6 +35,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -93,14 +101,54 @@ def cpu_between(samples, t0, t1):
     return at(t1) - at(t0)
 
 
+def scrape(admin_port):
+    """Histogram buckets and plain samples of one /metrics scrape."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        key, value = line.rsplit(" ", 1)
+        samples[key] = float(value)
+    return samples
+
+
+def quantile_ms(before, after, name, q):
+    """The q-quantile (ms) of histogram `name` over the window between two
+    scrapes, interpolated linearly within its bucket."""
+    prefix = name + '_bucket{le="'
+    bounds = []
+    for key, value in after.items():
+        if key.startswith(prefix):
+            le = key[len(prefix):-2]
+            bound = math.inf if le == "+Inf" else float(le)
+            bounds.append((bound, value - before.get(key, 0.0)))
+    bounds.sort()
+    if not bounds or bounds[-1][1] <= 0:
+        return None
+    target = q * bounds[-1][1]
+    lower, below = 0.0, 0.0
+    for bound, cumulative in bounds:
+        if cumulative >= target:
+            if math.isinf(bound):
+                return lower * 1e3
+            inside = cumulative - below
+            frac = (target - below) / inside if inside > 0 else 1.0
+            return (lower + frac * (bound - lower)) * 1e3
+        lower, below = bound, cumulative
+    return None
+
+
 def run_one(args, n, variant):
     radius = 300 if variant == "aoi" else 0
     side = max(1000.0, 100.0 * math.sqrt(n))
-    port = free_port()
+    port, admin_port = free_port(), free_port()
     cmd = [args.server_bin, "--listen", f"127.0.0.1:{port}", "--view-radius", str(radius),
            "--world-size", f"{side:.1f}", "--room-capacity", str(max(n, 1)),
-           "--max-connections-per-ip", "0", "--log", "warn"]
-    row = measure(args, n, variant, f"{variant}-{n}", cmd, port)
+           "--max-connections-per-ip", "0", "--admin-listen", f"127.0.0.1:{admin_port}",
+           "--log", "warn"]
+    row = measure(args, n, variant, f"{variant}-{n}", cmd, port, admin_port)
     row["world_size"] = side
     if args.baseline and row["report"]["snapshot_hz"] > 0:
         rep = row["report"]
@@ -133,7 +181,7 @@ def bare(args, n, variant, size, mode):
             "held": run["held_transport"]}
 
 
-def measure(args, n, variant, tag, server_cmd, port):
+def measure(args, n, variant, tag, server_cmd, port, admin_port=None):
     server = subprocess.Popen(
         ["taskset", "-c", str(args.server_cpu)] + server_cmd,
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -154,14 +202,18 @@ def measure(args, n, variant, tag, server_cmd, port):
             cmd += ["--chaos-drop", str(args.chaos_drop)]
         swarm = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE, text=True)
-        marks = {}
+        marks, scrapes = {}, {}
 
         def read_marks():
             for line in swarm.stderr:
                 if "window started" in line:
                     marks["start"] = time.monotonic()
+                    if admin_port:
+                        scrapes["start"] = scrape(admin_port)
                 elif "window ended" in line:
                     marks["end"] = time.monotonic()
+                    if admin_port:
+                        scrapes["end"] = scrape(admin_port)
         reader = threading.Thread(target=read_marks, daemon=True)
         reader.start()
         srv_samples, bot_samples, bot_peak_rss = [], [], []
@@ -199,7 +251,14 @@ def measure(args, n, variant, tag, server_cmd, port):
     held_transport = (hz >= 29.0 and report["interarrival_ms"]["p99"] <= 50.0 and report["failed"] == 0
                       and report["disconnected"] == 0 and report["connected"] == n)
     held = held_transport and report["decode_errors"] == 0 and report["delta_errors"] == 0
+    cadence = {}
+    if "start" in scrapes and "end" in scrapes:
+        a, b = scrapes["start"], scrapes["end"]
+        for key, name in (("gap", "snapwire_snapshot_gap_seconds"),
+                          ("tick_to_send", "snapwire_tick_to_send_seconds")):
+            cadence[key] = {"p50": quantile_ms(a, b, name, 0.50), "p99": quantile_ms(a, b, name, 0.99)}
     return {
+        "server_cadence_ms": cadence,
         "n": n, "variant": variant, "held": held, "held_transport": held_transport, "report": report,
         "bytes_per_visible_entity": report["bytes_in_per_bot_s"] / hz / vis if hz and vis else None,
         "server_cores": server_cores, "swarm_cores": swarm_cores,
@@ -216,15 +275,23 @@ def table(rows):
     out = ["| N | variant | held | snapshot_hz | interarrival p99 ms | rtt p99 ms | bytes_in/bot/s "
            "| B/visible entity/snapshot | visible | server CPU cores | server µs/snapshot "
            "| server peak RSS MiB | RSS/player KiB | swarm CPU cores | swarm RSS/bot KiB "
+           "| server gap p99 ms | server tick→send p99 ms "
            "| bare µs/message | ratio to bare |" + (" floor µs/message | ratio to floor |" if floor else "")
            + (" resumes | resume failures |" if chaos else ""),
-           "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+           "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
            + ("---:|---:|" if floor else "") + ("---:|---:|" if chaos else "")]
     for r in rows:
         rep = r["report"]
         b = r.get("baseline")
         bare = (f"| {b['us_per_message']:.1f} | {r['baseline_ratio']:.2f} |"
                 if b and b.get("us_per_message") and r.get("baseline_ratio") else "| - | - |")
+        cad = r.get("server_cadence_ms", {})
+
+        def ms(key):
+            v = cad.get(key, {}).get("p99")
+            return f"{v:.1f}" if v is not None else "-"
+        server_side = f"| {ms('gap')} | {ms('tick_to_send')} "
+        bare = server_side + bare
         bpe = r["bytes_per_visible_entity"]
         ups = r["us_per_snapshot"]
         out.append(

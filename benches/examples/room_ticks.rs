@@ -6,7 +6,11 @@
 //! ```text
 //! cargo build --release -p snapwire-benches --example room_ticks
 //! valgrind --tool=callgrind target/release/examples/room_ticks 2000 20
+//! valgrind --tool=callgrind target/release/examples/room_ticks 2000 20 no-metrics
 //! ```
+//!
+//! The per-client loop records the shard's per-snapshot metrics as a shard
+//! does; `no-metrics` leaves them out, for the count without them.
 //!
 //! Prints the median time of a tick's frame and of its clients' views (after
 //! two warm-up ticks) and the bytes those views encoded.
@@ -15,12 +19,17 @@ use snapwire_benches::VirtualRoom;
 use std::time::{Duration, Instant};
 
 fn main() {
-    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>());
-    let (Some(Ok(clients)), Some(Ok(ticks))) = (args.next(), args.next()) else {
-        eprintln!("usage: room_ticks CLIENTS TICKS");
-        std::process::exit(2);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let number = |i: usize| args.get(i).and_then(|a| a.parse::<usize>().ok());
+    let metrics = match args.get(2).map(String::as_str) {
+        None => true,
+        Some("no-metrics") => false,
+        Some(_) => usage(),
     };
-    let mut room = VirtualRoom::new(clients);
+    let (Some(clients), Some(ticks)) = (number(0), number(1)) else {
+        usage()
+    };
+    let mut room = VirtualRoom::with_metrics(clients, metrics);
     let mut timings: Vec<(Duration, Duration, usize)> = Vec::new();
     for t in 0..ticks {
         let started = Instant::now();
@@ -36,9 +45,14 @@ fn main() {
         v.get(v.len() / 2).copied().unwrap_or_default()
     };
     println!(
-        "clients {clients}  ticks {ticks}  median frame {:?}  median views {:?}  bytes per tick {}",
+        "clients {clients}  ticks {ticks}  metrics {metrics}  median frame {:?}  median views {:?}  bytes per tick {}",
         median(timings.iter().map(|t| t.0).collect()),
         median(timings.iter().map(|t| t.1).collect()),
         timings.last().map_or(0, |t| t.2),
     );
+}
+
+fn usage() -> ! {
+    eprintln!("usage: room_ticks CLIENTS TICKS [no-metrics]");
+    std::process::exit(2);
 }

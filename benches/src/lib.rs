@@ -3,6 +3,7 @@
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use snapwire_server::metrics::Tally;
 use snapwire_server::room::frame::{Frame, PlayerFrame};
 use snapwire_server::sim::{Arena, GameRules, World};
 use snapwire_server::view::{ClientView, ViewScratch};
@@ -111,11 +112,22 @@ pub struct VirtualRoom {
     rng: SmallRng,
     /// The frame of the last tick, as the room keeps it published.
     last: Option<Arc<Frame>>,
+    /// The shard's per-snapshot metrics, recorded as a shard records them
+    /// (`None`: the same work without them, for an A/B count).
+    tally: Option<Tally>,
+    /// When each client was last sent a snapshot, in the tally's clock.
+    last_sent: Vec<u64>,
 }
 
 impl VirtualRoom {
-    /// `n` clients, none sent anything yet.
+    /// `n` clients, none sent anything yet, with the shard's metrics.
     pub fn new(n: usize) -> Self {
+        Self::with_metrics(n, true)
+    }
+
+    /// `n` clients; `metrics` false leaves out the shard's per-snapshot
+    /// metrics (the clock read and two histogram counts).
+    pub fn with_metrics(n: usize, metrics: bool) -> Self {
         VirtualRoom {
             world: arena_world(n, 5),
             players: player_frames(n),
@@ -125,6 +137,8 @@ impl VirtualRoom {
             tick: Tick::NONE,
             rng: SmallRng::seed_from_u64(6),
             last: None,
+            tally: metrics.then(|| Tally::standalone(std::time::Duration::from_secs_f32(DT))),
+            last_sent: vec![0; n],
         }
     }
 
@@ -148,11 +162,18 @@ impl VirtualRoom {
     /// returns the bytes encoded.
     pub fn encode_views(&mut self, frame: &Arc<Frame>) -> usize {
         let mut bytes = 0;
+        if let Some(tally) = &mut self.tally {
+            tally.begin_pass(frame.published);
+        }
         for (i, view) in self.views.iter_mut().enumerate() {
             self.out.clear();
             view.encode_next(frame, i, &[], &mut self.scratch, &mut self.out)
                 .expect("views encode");
             bytes += self.out.len();
+            // What the session records after writing a snapshot.
+            if let Some(tally) = &mut self.tally {
+                tally.snapshot(self.out.len(), &mut self.last_sent[i]);
+            }
         }
         bytes
     }

@@ -32,29 +32,57 @@ const LATENCY_PERIODS: [f64; 10] = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 
 /// Tick duration buckets, in tick periods (1.0 is the budget).
 const TICK_PERIODS: [f64; 11] = [0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0];
 
+/// Most bucket bounds a histogram has.
+const MAX_BOUNDS: usize = 12;
+
 /// Fixed upper bounds of a histogram's buckets (the `+Inf` bucket is implied).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Buckets {
-    /// In microseconds, for counting.
-    micros: Arc<[u64]>,
+    /// In microseconds, ascending, padded with `u32::MAX` (which no value
+    /// is below): a fixed array the bucket search compares all at once.
+    micros: [u32; MAX_BOUNDS],
+    len: usize,
 }
 
 impl Buckets {
     fn in_periods(period: Duration, factors: &[f64]) -> Self {
+        assert!(factors.len() <= MAX_BOUNDS, "too many buckets");
         let p = period.as_secs_f64() * 1e6;
+        let mut micros = [u32::MAX; MAX_BOUNDS];
+        for (m, f) in micros.iter_mut().zip(factors) {
+            *m = (f * p).round().min(f64::from(u32::MAX - 1)) as u32;
+        }
         Buckets {
-            micros: factors.iter().map(|f| (f * p).round() as u64).collect(),
+            micros,
+            len: factors.len(),
         }
     }
 
-    /// The bucket a duration falls in (`le` semantics: value <= bound).
-    fn index(&self, micros: u64) -> usize {
-        self.micros.partition_point(|&b| b < micros)
+    /// The bucket a duration falls in (`le` semantics: value <= bound):
+    /// the number of bounds below it, counted without branches.
+    fn index(&self, micros: u32) -> usize {
+        self.micros.iter().filter(|&&b| b < micros).count()
     }
 
     fn len(&self) -> usize {
-        self.micros.len() + 1
+        self.len + 1
     }
+
+    fn bounds(&self) -> &[u32] {
+        &self.micros[..self.len]
+    }
+}
+
+/// A duration in whole microseconds, saturating at `u32::MAX` (71 minutes).
+fn micros(d: Duration) -> u32 {
+    u32::try_from(micros_u64(d)).unwrap_or(u32::MAX)
+}
+
+/// A duration in whole microseconds, without `u128` arithmetic.
+fn micros_u64(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000)
+        .saturating_add(u64::from(d.subsec_micros()))
 }
 
 /// A histogram one task owns: plain counts.
@@ -72,10 +100,9 @@ impl LocalHistogram {
         }
     }
 
-    fn observe(&mut self, buckets: &Buckets, d: Duration) {
-        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+    fn observe(&mut self, buckets: &Buckets, micros: u32) {
         self.counts[buckets.index(micros)] += 1;
-        self.sum_micros = self.sum_micros.saturating_add(micros);
+        self.sum_micros += u64::from(micros);
     }
 
     fn add(&mut self, other: &LocalHistogram) {
@@ -116,9 +143,9 @@ impl SharedHistogram {
     }
 
     fn observe(&self, buckets: &Buckets, d: Duration) {
-        let micros = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        let micros = micros(d);
         self.counts[buckets.index(micros)].fetch_add(1, Relaxed);
-        self.sum_micros.fetch_add(micros, Relaxed);
+        self.sum_micros.fetch_add(u64::from(micros), Relaxed);
     }
 }
 
@@ -152,15 +179,69 @@ impl Counts {
     }
 }
 
+/// The shard reads the clock once per this many snapshots of a pass.
+///
+/// A clock read and the `Instant` arithmetic around it cost more than the
+/// rest of the per-snapshot metrics together; a pass writes a snapshot every
+/// few microseconds, so a reading shared by 16 sends is off by well under a
+/// millisecond, a fraction of the smallest cadence bucket that matters.
+const CLOCK_EVERY: u32 = 16;
+
 /// What one shard has done so far, counted in plain integers by the shard
 /// alone, and published once per tick.
 #[derive(Debug, Clone)]
-pub(crate) struct Tally {
+pub struct Tally {
     pub(crate) counts: Counts,
     buckets: CadenceBuckets,
+    /// What the microsecond times below count from.
+    epoch: Instant,
+    /// The last clock reading, and how many more sends may use it.
+    clock: u64,
+    clock_left: u32,
+    /// When the frame of the current pass was published.
+    published: u64,
 }
 
 impl Tally {
+    /// A tally on its own, registered nowhere: for benchmarks that do a
+    /// shard's per-snapshot work without a server.
+    pub fn standalone(tick_period: Duration) -> Tally {
+        Tally::new(CadenceBuckets::new(tick_period))
+    }
+
+    fn new(buckets: CadenceBuckets) -> Tally {
+        Tally {
+            counts: Counts::new(&buckets),
+            buckets,
+            epoch: Instant::now(),
+            clock: 0,
+            clock_left: 0,
+            published: 0,
+        }
+    }
+
+    /// A pass over the shard's connections with the frame published at
+    /// `published` begins: the clock is read afresh at the next send.
+    pub fn begin_pass(&mut self, published: Instant) {
+        self.published = micros_u64(published.saturating_duration_since(self.epoch));
+        self.clock_left = 0;
+    }
+
+    /// Now, in microseconds since the epoch (see [`CLOCK_EVERY`]); never 0.
+    fn now(&mut self) -> u64 {
+        if self.clock_left == 0 {
+            self.clock = micros_u64(self.epoch.elapsed()).max(1);
+            self.clock_left = CLOCK_EVERY;
+        }
+        self.clock_left -= 1;
+        self.clock
+    }
+
+    /// Snapshots recorded so far.
+    pub fn snapshots(&self) -> u64 {
+        self.counts.snapshots
+    }
+
     /// Records one data message of `bytes` read from a client.
     pub(crate) fn received(&mut self, bytes: usize) {
         self.counts.messages += 1;
@@ -172,16 +253,21 @@ impl Tally {
         self.counts.sent_bytes += bytes as u64;
     }
 
-    /// Records one snapshot of `bytes` written `since_tick` after its frame
-    /// was published, `gap` after the connection's previous one.
-    pub(crate) fn snapshot(&mut self, bytes: usize, since_tick: Duration, gap: Option<Duration>) {
+    /// Records one snapshot of `bytes` of this pass's frame, written now, to
+    /// a connection whose last snapshot was written at `last_sent` (0: none
+    /// yet), which it updates.
+    pub fn snapshot(&mut self, bytes: usize, last_sent: &mut u64) {
+        let now = self.now();
         let c = &mut self.counts;
         c.snapshots += 1;
         c.sent_bytes += bytes as u64;
-        c.latency.observe(&self.buckets.latency, since_tick);
-        if let Some(gap) = gap {
-            c.gap.observe(&self.buckets.gap, gap);
+        let since = |t: u64| u32::try_from(now.saturating_sub(t)).unwrap_or(u32::MAX);
+        c.latency
+            .observe(&self.buckets.latency, since(self.published));
+        if *last_sent != 0 {
+            c.gap.observe(&self.buckets.gap, since(*last_sent));
         }
+        *last_sent = now;
     }
 }
 
@@ -190,6 +276,15 @@ impl Tally {
 struct CadenceBuckets {
     gap: Buckets,
     latency: Buckets,
+}
+
+impl CadenceBuckets {
+    fn new(period: Duration) -> Self {
+        CadenceBuckets {
+            gap: Buckets::in_periods(period, &GAP_PERIODS),
+            latency: Buckets::in_periods(period, &LATENCY_PERIODS),
+        }
+    }
 }
 
 /// A shard's published totals.
@@ -248,10 +343,7 @@ pub(crate) struct ShardSet {
 
 impl ShardSet {
     fn new(period: Duration) -> Self {
-        let buckets = CadenceBuckets {
-            gap: Buckets::in_periods(period, &GAP_PERIODS),
-            latency: Buckets::in_periods(period, &LATENCY_PERIODS),
-        };
+        let buckets = CadenceBuckets::new(period);
         let retired = ShardTotals {
             counts: Counts::new(&buckets),
             playing: 0,
@@ -279,10 +371,7 @@ impl ShardSet {
             latency: SharedHistogram::new(&b.latency),
         });
         self.lock().0.push(counters.clone());
-        let tally = Tally {
-            counts: Counts::new(b),
-            buckets: b.clone(),
-        };
+        let tally = Tally::new(b.clone());
         (counters, tally)
     }
 
@@ -510,9 +599,9 @@ fn histogram(
 ) -> std::fmt::Result {
     let mut m = e.encode_descriptor(name, help, None, MetricType::Histogram)?;
     let bounds = buckets
-        .micros
+        .bounds()
         .iter()
-        .map(|&b| b as f64 / 1e6)
+        .map(|&b| f64::from(b) / 1e6)
         .chain(std::iter::once(f64::MAX));
     let pairs: Vec<(f64, u64)> = bounds.zip(h.counts.iter().copied()).collect();
     let count = h.counts.iter().sum();

@@ -139,8 +139,9 @@ pub(super) struct Session {
     blocked_since: Option<Instant>,
     /// Inputs dropped because the room was behind.
     inputs_dropped: u64,
-    /// When the last snapshot was written (the cadence metric).
-    last_snapshot: Option<std::time::Instant>,
+    /// When the last snapshot was written, in the shard tally's clock
+    /// (0: none yet), for the gap metric.
+    last_snapshot: u64,
 }
 
 impl Session {
@@ -170,7 +171,7 @@ impl Session {
             last_ping: now,
             blocked_since: None,
             inputs_dropped: 0,
-            last_snapshot: None,
+            last_snapshot: 0,
             shared,
         }
     }
@@ -462,14 +463,7 @@ impl Session {
         self.due_events.clear();
         let bytes = buf.len();
         Self::push(ws, Message::Binary(Bytes::copy_from_slice(buf)))?;
-        let sent = std::time::Instant::now();
-        scratch.tally.snapshot(
-            bytes,
-            sent.saturating_duration_since(frame.published),
-            self.last_snapshot
-                .map(|last| sent.saturating_duration_since(last)),
-        );
-        self.last_snapshot = Some(sent);
+        scratch.tally.snapshot(bytes, &mut self.last_snapshot);
         if self.due_events.capacity() > KEEP_EVENTS {
             self.due_events.shrink_to(KEEP_EVENTS);
         }

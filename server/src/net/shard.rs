@@ -228,6 +228,7 @@ impl Shard {
             served.session.notice_drain(deadline);
         }
         let frame = self.frames.borrow().clone();
+        self.scratch.tally.begin_pass(frame.published);
         if frame
             .tick
             .is_newer_than(served.session.joined().welcome.tick)
@@ -255,6 +256,7 @@ impl Shard {
     fn serve_tick(&mut self) {
         let frame = self.frames.borrow_and_update().clone();
         let now = Instant::now();
+        self.scratch.tally.begin_pass(frame.published);
         // `extract_if` visits every connection in order, serving each, and
         // takes out those whose session ended, keeping the others' order.
         let mut ended = Vec::new();
