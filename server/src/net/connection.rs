@@ -90,9 +90,7 @@ impl Guards {
             _alive: alive,
         }
     }
-}
 
-impl Guards {
     pub(super) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
