@@ -10,7 +10,7 @@ use snapwire_bot::client::{ClientOptions, Join, tls_trusting};
 use snapwire_server::Config;
 use snapwire_server::net::transport::server_config;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// A fresh directory under the temp dir, removed at the end.
 struct TempDir(PathBuf);
@@ -153,4 +153,127 @@ async fn the_readme_deploying_recipe_holds() {
     assert_eq!(report["decode_errors"], 0, "{report}");
     assert_eq!(report["delta_errors"], 0, "{report}");
     drop(server);
+}
+
+/// What a browser needs, as the README says: Chromium refuses the dev
+/// certificate until it is in its NSS database as a trusted *server*
+/// certificate (`certutil -t "P,,"`), then a page joins over `wss://`.
+///
+/// Needs `chromium` and `certutil` (Debian: `chromium`, `libnss3-tools`),
+/// which `.ci/run` installs.
+#[tokio::test]
+async fn chromium_joins_over_wss_once_the_dev_certificate_is_trusted() {
+    let chromium = Path::new("/usr/bin/chromium");
+    assert!(
+        chromium.exists() && Path::new("/usr/bin/certutil").exists(),
+        "this test needs Debian's chromium and libnss3-tools (.ci/run installs them)"
+    );
+    let dir = TempDir::new("browser-trust");
+    let (cert, key) = dev_cert(&dir.0);
+    let tls = server_config(&cert, &key).expect("rustls loads the pair");
+    let server = TestServer::start(Config {
+        tls: Some(tls),
+        ..config()
+    })
+    .await;
+    let hello = snapwire_shared::codec::client_to_vec(&snapwire_shared::ClientMsg::Hello {
+        protocol_version: snapwire_shared::protocol::PROTOCOL_VERSION,
+        name: "browser".into(),
+        resume_token: None,
+        auth_token: None,
+    })
+    .expect("encoding Hello");
+    let page = dir.0.join("page.html");
+    std::fs::write(
+        &page,
+        format!(
+            "<script>const ws = new WebSocket('wss://localhost:{}/play', '{}');\n\
+             ws.onopen = () => ws.send(new Uint8Array({hello:?}));</script>",
+            server.addr.port(),
+            snapwire_shared::protocol::SUBPROTOCOL
+        ),
+    )
+    .expect("writing the page");
+    let browse = |home: &Path, profile: &str| {
+        tokio::process::Command::new(chromium)
+            .env("HOME", home)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--remote-debugging-port=0",
+            ])
+            .arg(format!("--user-data-dir={}", dir.0.join(profile).display()))
+            .arg(format!("file://{}", page.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromium starts")
+    };
+    // Not trusted: the TLS handshake fails, nobody joins.
+    let untrusted = dir.0.join("home-untrusted");
+    std::fs::create_dir_all(&untrusted).expect("a home");
+    let browser = browse(&untrusted, "profile-untrusted");
+    until(&server, |(admitted, open, _)| admitted >= 1 && open == 0).await;
+    drop(browser);
+    assert_eq!(
+        counts(&server).2,
+        0,
+        "an untrusted certificate must not connect"
+    );
+    // Trusted as a server certificate: the page joins.
+    let home = dir.0.join("home");
+    let nssdb = home.join(".pki/nssdb");
+    std::fs::create_dir_all(&nssdb).expect("an NSS directory");
+    let db = format!("sql:{}", nssdb.display());
+    let certutil = |args: &[&str]| {
+        let status = Command::new("certutil")
+            .args(["-d", &db])
+            .args(args)
+            .status()
+            .expect("certutil runs");
+        assert!(status.success(), "certutil {args:?}");
+    };
+    certutil(&["-N", "--empty-password"]);
+    certutil(&[
+        "-A",
+        "-t",
+        "P,,",
+        "-n",
+        "snapwire-dev",
+        "-i",
+        cert.to_str().expect("UTF-8"),
+    ]);
+    let browser = browse(&home, "profile-trusted");
+    until(&server, |(_, _, joined)| joined >= 1).await;
+    drop(browser);
+    server.stop().await;
+}
+
+/// The server's (admitted, open, joined) connection counts.
+fn counts(server: &TestServer) -> (u64, u64, u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    let s = server.stats();
+    (
+        s.admitted.load(Relaxed),
+        s.open.load(Relaxed),
+        s.joined.load(Relaxed),
+    )
+}
+
+/// Waits until the counts satisfy `done`. Polled: a browser's progress
+/// shows only in the server's counters.
+async fn until(server: &TestServer, done: impl Fn((u64, u64, u64)) -> bool) {
+    within(async {
+        while !done(counts(server)) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
 }
