@@ -300,6 +300,10 @@ async fn healthz_turns_503_when_a_room_stops_ticking() {
     })
     .await;
     assert!(body.contains("rooms not ticking: 1"), "{body}");
+    // New players are not sent into the dead room: they get a new one.
+    let (mut next, welcome) = join(&server, "next").await;
+    assert_ne!(welcome.room, snapwire_shared::RoomId(1));
+    next_snapshot(&mut next).await;
     server.stop().await;
 }
 

@@ -231,8 +231,11 @@ impl RoomManager {
     ) -> Result<(RoomId, mpsc::Sender<RoomCmd>), JoinError> {
         let mut rooms = self.lock();
         let capacity = self.settings.capacity.max(1);
+        // A room whose task is gone (its game rules panicked) stays listed,
+        // not ticking, for `/healthz`, but takes nobody.
         let existing = match wanted {
             Some(id) => match rooms.by_id.get_mut(&id) {
+                Some(entry) if entry.commands.is_closed() => return Err(JoinError::RoomGone),
                 Some(entry) if entry.occupancy >= capacity => return Err(JoinError::RoomFull),
                 Some(entry) => Some((id, entry)),
                 None => None,
@@ -240,7 +243,7 @@ impl RoomManager {
             None => rooms
                 .by_id
                 .iter_mut()
-                .find(|(_, r)| r.occupancy < capacity)
+                .find(|(_, r)| r.occupancy < capacity && !r.commands.is_closed())
                 .map(|(id, r)| (*id, r)),
         };
         if let Some((id, entry)) = existing {
