@@ -129,7 +129,7 @@ impl std::fmt::Debug for Config {
 impl Config {
     /// The tick period.
     pub fn tick_period(&self) -> Duration {
-        Duration::from_secs_f64(1.0 / f64::from(self.tick_rate.max(1)))
+        crate::room::tick_period(self.tick_rate)
     }
 
     pub(crate) fn room_settings(&self, telemetry: Arc<RoomTelemetry>) -> RoomSettings {

@@ -190,12 +190,6 @@ impl Stats {
         closes.iter().map(|(&c, &n)| (c, n)).collect()
     }
 
-    /// How many connections the server closed with `code`.
-    pub fn closes_with(&self, code: u16) -> u64 {
-        let closes = self.closes.lock().unwrap_or_else(|p| p.into_inner());
-        closes.get(&Closed::Code(code)).copied().unwrap_or(0)
-    }
-
     /// `(name, count)` of every kind seen at least once.
     pub fn violation_counts(&self) -> Vec<(&'static str, u64)> {
         Violation::ALL

@@ -233,11 +233,6 @@ impl Tally {
         self.clock
     }
 
-    /// Snapshots recorded so far.
-    pub fn snapshots(&self) -> u64 {
-        self.counts.snapshots
-    }
-
     /// Records one data message of `bytes` read from a client.
     pub(crate) fn received(&mut self, bytes: usize) {
         self.counts.messages += 1;
@@ -420,7 +415,7 @@ impl RoomTelemetry {
     }
 
     fn micros_since_epoch(&self, at: Instant) -> u64 {
-        u64::try_from(at.saturating_duration_since(self.epoch).as_micros()).unwrap_or(u64::MAX)
+        micros_u64(at.saturating_duration_since(self.epoch))
     }
 
     /// A new room's status; it counts as ticking from its creation.
@@ -430,20 +425,17 @@ impl RoomTelemetry {
         capacity: usize,
         tick_rate: u16,
     ) -> Arc<RoomStatus> {
-        let status = RoomStatus {
+        let created = Instant::now();
+        Arc::new(RoomStatus {
             id,
             capacity,
             tick_rate,
-            created: Instant::now(),
+            created,
             tick: AtomicU64::new(0),
             players: AtomicU64::new(0),
-            last_tick_at: AtomicU64::new(0),
+            last_tick_at: AtomicU64::new(self.micros_since_epoch(created)),
             last_tick_micros: AtomicU64::new(0),
-        };
-        status
-            .last_tick_at
-            .store(self.micros_since_epoch(status.created), Relaxed);
-        Arc::new(status)
+        })
     }
 
     /// One tick of a room.
@@ -461,17 +453,13 @@ impl RoomTelemetry {
         status
             .last_tick_at
             .store(self.micros_since_epoch(t.started), Relaxed);
-        status.last_tick_micros.store(
-            u64::try_from(t.took.as_micros()).unwrap_or(u64::MAX),
-            Relaxed,
-        );
+        status.last_tick_micros.store(micros_u64(t.took), Relaxed);
     }
 
     /// Whether `room` has not begun a tick for longer than `stalled_after`.
     pub fn stalled(&self, room: &RoomStatus, stalled_after: Duration) -> bool {
         let now = self.micros_since_epoch(Instant::now());
-        let limit = u64::try_from(stalled_after.as_micros()).unwrap_or(u64::MAX);
-        now.saturating_sub(room.last_tick_at.load(Relaxed)) > limit
+        now.saturating_sub(room.last_tick_at.load(Relaxed)) > micros_u64(stalled_after)
     }
 }
 

@@ -66,9 +66,10 @@ fn check_echo(req: &Request, resp: Response) -> Result<Response, ErrorResponse> 
     if req.uri().path() == ECHO_PATH {
         return Ok(resp);
     }
-    let mut refusal = ErrorResponse::new(Some("no such endpoint\n".into()));
-    *refusal.status_mut() = StatusCode::NOT_FOUND;
-    Err(refusal)
+    Err(super::handshake::refuse(
+        StatusCode::NOT_FOUND,
+        "no such endpoint\n".to_owned(),
+    ))
 }
 
 /// Upgrades and echoes every text and binary message back until the

@@ -90,7 +90,8 @@ fn unavailable(body: &str) -> ErrorResponse {
     resp
 }
 
-fn refuse(status: StatusCode, body: String) -> ErrorResponse {
+/// A plain-text HTTP refusal of an upgrade.
+pub(super) fn refuse(status: StatusCode, body: String) -> ErrorResponse {
     let mut resp = ErrorResponse::new(Some(body));
     *resp.status_mut() = status;
     resp.headers_mut().insert(

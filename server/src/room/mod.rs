@@ -9,7 +9,7 @@ pub mod manager;
 mod task;
 
 pub use manager::{JoinError, JoinRequest, Joined, RoomManager};
-pub use task::{EVENT_BUFFER, INPUT_QUEUE, RoomSettings, event_buffer};
+pub use task::{EVENT_BUFFER, INPUT_QUEUE, RoomSettings, event_buffer, tick_period};
 
 use snapwire_shared::{EntityId, InputCmd, PlayerId, ServerEvent, SessionToken};
 use std::sync::Arc;

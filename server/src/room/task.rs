@@ -41,6 +41,11 @@ pub fn event_buffer(capacity: usize) -> usize {
         .clamp(EVENT_BUFFER, 64 * EVENT_BUFFER)
 }
 
+/// The time between two ticks at `tick_rate` per second.
+pub fn tick_period(tick_rate: u16) -> Duration {
+    Duration::from_secs_f64(1.0 / f64::from(tick_rate.max(1)))
+}
+
 /// What every room of a server is configured with.
 #[derive(Clone)]
 pub struct RoomSettings {
@@ -185,7 +190,7 @@ impl Room {
         manager: Arc<RoomManager>,
         mut shutdown: watch::Receiver<bool>,
     ) {
-        let period = Duration::from_secs_f64(1.0 / f64::from(self.settings.tick_rate.max(1)));
+        let period = tick_period(self.settings.tick_rate);
         let mut ticker = tokio::time::interval(period);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let mut empty_since = Some(Instant::now());
