@@ -2,10 +2,12 @@
 //! predicts its own entity, interpolates the others, and measures.
 
 use crate::client::{ClientError, ClientOptions, GameClient, Join};
+use crate::matchmake::Matchmaker;
 use crate::stats::{Counters, Kind, SampleBuf, Samples};
 use glam::Vec2;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use snapwire_shared::RoomId;
 use snapwire_shared::codec::{self, DecodeError};
 use snapwire_shared::mirror::{Mirror, Predictor};
 use snapwire_shared::{ClientMsg, InputCmd, ServerMsg, SessionToken, Snapshot, Tick, Welcome};
@@ -96,26 +98,70 @@ pub struct BotConfig {
     /// Probability per second of dropping the TCP connection abruptly and
     /// resuming the session with its token (0: never).
     pub chaos_drop: f64,
+    /// Start from this matchmaking endpoint instead of `url`; a bot that
+    /// loses its server matchmakes again for the same room.
+    pub matchmake: Option<Matchmaker>,
+    /// The room to ask matchmaking for (`None`: any).
+    pub room: Option<RoomId>,
 }
 
 impl BotConfig {
-    /// Connects and says Hello (resuming with `resume_token` if given);
-    /// fails if no Welcome comes within [`JOIN_TIMEOUT`].
+    /// Connects to `url` and says Hello (resuming with `resume_token` if
+    /// given); fails if no Welcome comes within [`JOIN_TIMEOUT`].
     async fn join(
         &self,
+        url: &str,
+        auth_token: Option<String>,
         resume_token: Option<SessionToken>,
     ) -> Result<(GameClient, Welcome), ClientError> {
         let join = Join {
             name: self.name.clone(),
             resume_token,
-            auth_token: self.auth_token.clone(),
+            auth_token,
         };
         // Boxed: the connect future (TLS included) is large, and would
         // otherwise size every bot's task for its whole life.
-        let connect = Box::pin(GameClient::join_with(&self.url, &self.options, join));
+        let connect = Box::pin(GameClient::join_with(url, &self.options, join));
         timeout(JOIN_TIMEOUT, connect)
             .await
             .unwrap_or(Err(ClientError::Unexpected("no Welcome in time")))
+    }
+
+    /// Joins a game: through matchmaking (for `room`) when configured,
+    /// else at `url`. Returns the URL joined, for resumes.
+    async fn enter(
+        &self,
+        room: Option<RoomId>,
+    ) -> Result<(GameClient, Welcome, String), ClientError> {
+        let Some(mm) = &self.matchmake else {
+            let (client, welcome) = self.join(&self.url, self.auth_token.clone(), None).await?;
+            return Ok((client, welcome, self.url.clone()));
+        };
+        let placed = mm
+            .place(room, self.auth_token.as_deref(), &self.options)
+            .await
+            .map_err(|e| ClientError::Matchmake(e.to_string()))?;
+        let (client, welcome) = self
+            .join(&placed.url, Some(placed.reservation), None)
+            .await?;
+        Ok((client, welcome, placed.url))
+    }
+
+    /// [`BotConfig::enter`] for the same room again, retried with backoff
+    /// until [`JOIN_TIMEOUT`] has passed: the room's process may be gone,
+    /// and the registry names a new one once its lease has run out.
+    async fn rejoin(&self, room: RoomId) -> Result<(GameClient, Welcome, String), ClientError> {
+        let deadline = Instant::now() + JOIN_TIMEOUT;
+        let mut wait = Duration::from_millis(100);
+        loop {
+            match self.enter(Some(room)).await {
+                Ok(ok) => return Ok(ok),
+                Err(e) if Instant::now() + wait >= deadline => return Err(e),
+                Err(e) => tracing::debug!(bot = %self.name, error = %e, "rejoin failed; retrying"),
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(1));
+        }
     }
 }
 
@@ -150,7 +196,7 @@ impl Walk {
 /// fails: what went wrong is in the counters.
 pub async fn run_bot(cfg: BotConfig, shared: &Shared) -> Counters {
     let mut c = Counters::default();
-    let (client, welcome) = match cfg.join(None).await {
+    let (mut client, welcome, url) = match cfg.enter(cfg.room).await {
         Ok(ok) => ok,
         Err(e) => return failed(c, shared, e.to_string()),
     };
@@ -159,11 +205,37 @@ pub async fn run_bot(cfg: BotConfig, shared: &Shared) -> Counters {
     shared.live_connected.fetch_add(1, Ordering::Relaxed);
     shared.settle();
     let mut samples = SampleBuf::default();
-    let mut bot = Bot::new(&cfg, &welcome);
-    if let Err(e) = bot.play(&cfg, client, shared, &mut c, &mut samples).await {
-        c.disconnected = 1;
-        c.last_error = Some(e.to_string());
-        shared.live_errors.fetch_add(1, Ordering::Relaxed);
+    let mut bot = Bot::new(&cfg, &welcome, url);
+    loop {
+        let Err(e) = bot.play(&cfg, client, shared, &mut c, &mut samples).await else {
+            break;
+        };
+        let over = shared
+            .window
+            .borrow()
+            .is_some_and(|w| Instant::now() >= w.end);
+        // With matchmaking, a lost server is not the end: the room lives
+        // on in another process (or comes back there).
+        let rejoined = match &cfg.matchmake {
+            Some(_) if !over => {
+                tracing::debug!(bot = %cfg.name, error = %e, "lost the server; matchmaking again");
+                cfg.rejoin(bot.welcome.room).await.ok()
+            }
+            _ => None,
+        };
+        match rejoined {
+            Some((next, welcome, url)) => {
+                c.rejoins += 1;
+                bot.restart(welcome, url);
+                client = next;
+            }
+            None => {
+                c.disconnected = 1;
+                c.last_error = Some(e.to_string());
+                shared.live_errors.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
+        }
     }
     samples.flush(&shared.samples);
     c
@@ -188,6 +260,8 @@ enum Received {
 /// A bot's game state.
 struct Bot {
     welcome: Welcome,
+    /// The server joined (resumes go there).
+    url: String,
     walk: Walk,
     /// Decides the chaos drops.
     chaos: SmallRng,
@@ -203,9 +277,10 @@ struct Bot {
 }
 
 impl Bot {
-    fn new(cfg: &BotConfig, welcome: &Welcome) -> Self {
+    fn new(cfg: &BotConfig, welcome: &Welcome, url: String) -> Self {
         Bot {
             welcome: welcome.clone(),
+            url,
             walk: Walk::new(cfg.seed),
             chaos: SmallRng::seed_from_u64(cfg.seed ^ 0x0063_6861_6f73),
             seq: 0,
@@ -227,7 +302,12 @@ impl Bot {
         c: &mut Counters,
     ) -> Result<GameClient, ClientError> {
         drop(client); // the TCP connection just ends: no close frame
-        let (client, welcome) = match cfg.join(Some(self.welcome.session_token)).await {
+        let resume = cfg.join(
+            &self.url,
+            cfg.auth_token.clone(),
+            Some(self.welcome.session_token),
+        );
+        let (client, welcome) = match resume.await {
             Ok(ok) => ok,
             Err(e) => {
                 c.resume_failures += 1;
@@ -239,14 +319,21 @@ impl Bot {
             return Err(ClientError::Unexpected("resume gave another player"));
         }
         c.resumes += 1;
+        let url = std::mem::take(&mut self.url);
+        self.restart(welcome, url);
+        Ok(client)
+    }
+
+    /// A new session (resumed or rejoined): the mirror starts over from
+    /// the complete snapshot (base 0) the server sends first.
+    fn restart(&mut self, welcome: Welcome, url: String) {
         self.welcome = welcome;
-        // Start over: the server's first snapshot is complete (base 0).
+        self.url = url;
         self.mirror = self.mirror.as_ref().map(|_| Mirror::new());
         self.predictor = None;
         self.chain_tick = Tick::NONE;
         // The reconnect gap is the drop's, not the server's latency.
         self.last_snapshot = None;
-        Ok(client)
     }
 
     /// Plays until the window ends.

@@ -44,6 +44,9 @@ pub enum ClientError {
         /// Close reason.
         reason: String,
     },
+    /// Matchmaking found no seat, or could not be reached.
+    #[error("{0}")]
+    Matchmake(String),
     /// A message arrived out of the protocol's order.
     #[error("unexpected message: {0}")]
     Unexpected(&'static str),

@@ -21,6 +21,17 @@ struct Cli {
     /// Server endpoint: ws://HOST:PORT/play, or wss:// for TLS.
     #[arg(long, default_value = "ws://127.0.0.1:7777/play")]
     url: String,
+    /// Start from this matchmaking endpoint instead of --url, like
+    /// `http://127.0.0.1:7777/matchmake`: each bot asks it for a seat and
+    /// joins the process it names; a bot that loses its server asks again.
+    #[arg(long, value_name = "URL")]
+    matchmake: Option<String>,
+    /// The game mode to ask matchmaking for.
+    #[arg(long, default_value = "arena")]
+    mode: String,
+    /// The room to ask matchmaking for (default: any room with a free seat).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    room: Option<u32>,
     /// PEM file of the CA (or self-signed certificate) to trust for wss://;
     /// default: the web PKI roots.
     #[arg(long)]
@@ -113,9 +124,18 @@ fn main() -> anyhow::Result<ExitCode> {
         options: ClientOptions { tls, origin: None },
         auth_secret,
         chaos_drop: cli.chaos_drop,
+        matchmake: cli
+            .matchmake
+            .clone()
+            .map(|url| snapwire_bot::matchmake::Matchmaker {
+                url,
+                mode: cli.mode.clone(),
+            }),
+        room: cli.room.map(snapwire_shared::RoomId),
     };
     let report = rt.block_on(run_swarm(config));
-    println!("snapwire-bot: {} bot(s) against {}", cli.bots, cli.url);
+    let target = cli.matchmake.as_deref().unwrap_or(&cli.url);
+    println!("snapwire-bot: {} bot(s) against {target}", cli.bots);
     print!("{}", report.table());
     if let Some(path) = &cli.report {
         let json = serde_json::to_string_pretty(&report).context("report should serialise")?;

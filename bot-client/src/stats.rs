@@ -113,6 +113,9 @@ pub struct Counters {
     pub resumes: u64,
     /// Resumes the server refused or that did not complete (whole run).
     pub resume_failures: u64,
+    /// Times a bot lost its server and joined again through matchmaking
+    /// (`--matchmake`, whole run).
+    pub rejoins: u64,
     /// Why the most recent failure or disconnect happened.
     pub last_error: Option<String>,
 }
@@ -133,6 +136,7 @@ impl Counters {
         self.delta_errors += o.delta_errors;
         self.resumes += o.resumes;
         self.resume_failures += o.resume_failures;
+        self.rejoins += o.rejoins;
         if o.last_error.is_some() {
             self.last_error.clone_from(&o.last_error);
         }
@@ -193,6 +197,8 @@ pub struct Report {
     pub resumes: u64,
     /// Resumes refused or not completed, whole run.
     pub resume_failures: u64,
+    /// Rejoins through matchmaking after a lost server, whole run.
+    pub rejoins: u64,
 }
 
 fn ms(h: &Histogram<u64>) -> P50P99Max {
@@ -240,6 +246,7 @@ impl Report {
             mirrored: c.mirrored,
             resumes: c.resumes,
             resume_failures: c.resume_failures,
+            rejoins: c.rejoins,
         }
     }
 
@@ -279,6 +286,7 @@ impl Report {
         row("mirrored", self.mirrored.to_string());
         row("resumes", self.resumes.to_string());
         row("resume_failures", self.resume_failures.to_string());
+        row("rejoins", self.rejoins.to_string());
         t
     }
 }
@@ -385,6 +393,7 @@ mod tests {
                 "interarrival_ms",
                 "mirrored",
                 "prediction_error",
+                "rejoins",
                 "resume_failures",
                 "resumes",
                 "rtt_ms",

@@ -3,9 +3,10 @@
 
 use crate::bot::{BotConfig, JOIN_TIMEOUT, Shared, Window, run_bot};
 use crate::client::ClientOptions;
+use crate::matchmake::Matchmaker;
 use crate::stats::{Counters, Report};
-use snapwire_shared::PlayerId;
 use snapwire_shared::auth::JoinClaims;
+use snapwire_shared::{PlayerId, RoomId};
 use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -43,6 +44,11 @@ pub struct SwarmConfig {
     pub auth_secret: Option<AuthSecret>,
     /// Per bot, probability per second of an abrupt drop and a resume.
     pub chaos_drop: f64,
+    /// Start every bot from this matchmaking endpoint instead of `url`;
+    /// bots that lose their server matchmake again for their room.
+    pub matchmake: Option<Matchmaker>,
+    /// The room every bot asks matchmaking for (`None`: any).
+    pub room: Option<RoomId>,
 }
 
 impl SwarmConfig {
@@ -60,6 +66,8 @@ impl SwarmConfig {
             options: ClientOptions::default(),
             auth_secret: None,
             chaos_drop: 0.0,
+            matchmake: None,
+            room: None,
         }
     }
 }
@@ -114,6 +122,8 @@ pub async fn run_swarm(cfg: SwarmConfig) -> Report {
                 None => None,
             },
             chaos_drop: cfg.chaos_drop,
+            matchmake: cfg.matchmake.clone(),
+            room: cfg.room,
         };
         let shared = shared.clone();
         bots.spawn(async move { run_bot(bot, &shared).await });

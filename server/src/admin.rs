@@ -114,6 +114,9 @@ fn not_ready(shared: &Shared) -> Option<&'static str> {
     if open >= shared.config.max_connections as u64 {
         return Some("at --max-connections\n");
     }
+    if !shared.cluster.registered() {
+        return Some("registry unavailable\n");
+    }
     None
 }
 

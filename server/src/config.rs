@@ -2,6 +2,7 @@
 //! by the binary or directly by tests and embedders.
 
 use crate::auth::JoinAuth;
+use crate::cluster::ClusterConfig;
 use crate::metrics::RoomTelemetry;
 use crate::room::RoomSettings;
 use crate::sim::{Arena, GameRules};
@@ -63,6 +64,8 @@ pub struct Config {
     /// `/healthz` says 503 while a room has not begun a tick for this long
     /// (its task is stuck or gone).
     pub stalled_room_after: Duration,
+    /// Scale-out: the registry (Redis or none), public URL, mode, leases.
+    pub cluster: ClusterConfig,
     /// Counters of connections and violations, shared with the embedder.
     pub stats: Arc<Stats>,
     /// Makes the game rules of each new room.
@@ -94,6 +97,7 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             conformance_echo: false,
             stalled_room_after: Duration::from_secs(2),
+            cluster: ClusterConfig::default(),
             stats: Arc::default(),
             rules: Arc::new(|| Box::new(Arena)),
         }
@@ -122,6 +126,7 @@ impl std::fmt::Debug for Config {
             .field("auth", &self.auth.is_some())
             .field("allowed_origins", &self.allowed_origins)
             .field("conformance_echo", &self.conformance_echo)
+            .field("cluster", &self.cluster)
             .finish_non_exhaustive()
     }
 }

@@ -6,6 +6,7 @@
 //! - [`sim`]: the world, the game-rules seam, the spatial grid (no I/O);
 //! - [`view`]: per-client area of interest, delta and encoding (no I/O);
 //! - [`auth`]: signed join tokens (HS256 JWTs);
+//! - [`cluster`]: scale-out: the registry (alone, or in Redis) and `/matchmake`;
 //! - [`devcert`]: a self-signed certificate for local `wss://`;
 //! - [`stats`]: counters of connections and client violations;
 //! - [`metrics`]: the Prometheus registry, read at scrape time;
@@ -16,6 +17,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod devcert;
 pub mod metrics;

@@ -134,6 +134,27 @@ struct ServeArgs {
     /// Keep it off the public internet.
     #[arg(long, default_value = "127.0.0.1:9100", value_parser = parse_admin)]
     admin_listen: AdminListen,
+    /// Run as one of several processes sharing this Redis registry, like
+    /// `redis://127.0.0.1:6379`: rooms are placed by POST /matchmake and
+    /// joins need its reservation. Default: this process alone.
+    #[arg(long, value_name = "URL")]
+    redis_url: Option<String>,
+    /// The WebSocket URL clients are told to connect to, like
+    /// `wss://game1.example:7777/play`. Default: ws(s)://LISTEN-ADDRESS/play.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// The game mode this process serves (matchmaking requests name one).
+    #[arg(long, default_value = snapwire_server::cluster::DEFAULT_MODE)]
+    mode: String,
+    /// How long this process's registration (and its rooms') lives unless renewed, like `3s`.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    lease: Duration,
+    /// How often the registration is renewed, like `1s`; well under --lease.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    renew_every: Duration,
+    /// How long a seat reservation from /matchmake is valid, like `10s`.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    reservation_ttl: Duration,
     /// Tokio worker threads (default: the cores this process may use).
     /// 1 runs everything on a single current-thread runtime.
     #[arg(long)]
@@ -176,6 +197,23 @@ impl ServeArgs {
                 bail!("{flag} must be longer than zero");
             }
         }
+        if self.renew_every.is_zero() || self.lease < self.renew_every * 2 {
+            bail!("--renew-every must be longer than zero and at most half of --lease");
+        }
+        if self.reservation_ttl < Duration::from_secs(1) {
+            bail!("--reservation-ttl must be at least 1s");
+        }
+        if self.mode.is_empty()
+            || self.mode.len() > 64
+            || self.mode.contains(|c: char| c.is_whitespace())
+        {
+            bail!("--mode must be 1 to 64 characters without spaces");
+        }
+        if let Some(url) = &self.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("unix://"))
+        {
+            bail!("--redis-url must look like redis://HOST:PORT");
+        }
         let tls = match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => {
                 Some(snapwire_server::net::transport::server_config(cert, key)?)
@@ -203,6 +241,14 @@ impl ServeArgs {
             handshake_timeout: self.handshake_timeout,
             idle_timeout: self.idle_timeout,
             stall_timeout: self.stall_timeout,
+            cluster: snapwire_server::cluster::ClusterConfig {
+                redis_url: self.redis_url,
+                public_url: self.public_url,
+                mode: self.mode,
+                lease: self.lease,
+                renew_every: self.renew_every,
+                reservation_ttl: self.reservation_ttl,
+            },
             ..Config::default()
         })
     }

@@ -227,6 +227,10 @@ pub mod close {
     pub const TRY_AGAIN_LATER: u16 = 1013;
     /// The session was resumed on another connection (application code).
     pub const SESSION_REPLACED: u16 = 4001;
+    /// The room is now held by another server process (scale-out: this
+    /// one lost it while cut off from the registry); matchmake again for
+    /// the same room (application code).
+    pub const ROOM_MOVED: u16 = 4002;
 
     /// Reason sent with [`NORMAL`] after `Leave`.
     pub const REASON_BYE: &str = "bye";
@@ -264,6 +268,14 @@ pub mod close {
     pub const REASON_REPLACED: &str = "session resumed elsewhere";
     /// Reason sent with [`TRY_AGAIN_LATER`] when the token's room is full.
     pub const REASON_ROOM_FULL: &str = "room full";
+    /// Reason sent with [`ROOM_MOVED`].
+    pub const REASON_ROOM_MOVED: &str = "room moved: matchmake again";
+    /// Reason sent with [`POLICY_VIOLATION`] for a seat reservation that is
+    /// expired, used, malformed, or for another server.
+    pub const REASON_INVALID_RESERVATION: &str = "invalid reservation";
+    /// Reason sent with [`POLICY_VIOLATION`] when a server that is part of
+    /// a deployment is joined without a reservation.
+    pub const REASON_RESERVATION_REQUIRED: &str = "reservation required: POST /matchmake first";
     /// Reason sent with [`POLICY_VIOLATION`] to a client whose reliable events
     /// piled up because it stopped reading.
     pub const REASON_LAGGING: &str = "too far behind";

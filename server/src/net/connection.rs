@@ -91,7 +91,7 @@ impl Guards {
         }
     }
 
-    pub(super) fn shared(&self) -> &Arc<Shared> {
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
     }
 }
@@ -115,19 +115,43 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, guards: Guards) {
     let _ = stream.set_nodelay(true);
     let config = &shared.config;
     let deadline = Instant::now() + config.handshake_timeout;
-    if config.conformance_echo
-        && config.tls.is_none()
-        && super::echo::wants_echo(&stream, deadline).await
-    {
-        super::echo::serve(stream, peer, guards, deadline).await;
-        return;
+    let mut shutdown = shared.shutdown.clone();
+    // TLS, then the request line, which says where the request goes.
+    let routed = async {
+        let mut transport = transport::accept(stream, config.tls.as_ref()).await?;
+        let line = transport.read_request_line().await?;
+        Ok::<_, std::io::Error>((transport, line))
+    };
+    let (transport, line) = tokio::select! {
+        routed = timeout_at(deadline, routed) => match routed {
+            Ok(Ok(routed)) => routed,
+            Ok(Err(error)) => {
+                debug!(%peer, %error, "connection failed before its request");
+                return;
+            }
+            Err(_) => {
+                stats.violation(Violation::HandshakeTimeout, peer, "no request in time");
+                return;
+            }
+        },
+        () = super::stopped(&mut shutdown) => return,
+    };
+    match line {
+        Some(l)
+            if config.conformance_echo && l.method == "GET" && l.path == super::echo::ECHO_PATH =>
+        {
+            super::echo::serve(transport, peer, guards, deadline).await;
+            return;
+        }
+        Some(l) if l.path == crate::cluster::MATCHMAKE_PATH => {
+            crate::cluster::http::serve(transport, peer, guards).await;
+            return;
+        }
+        _ => {}
     }
     let ws_config = super::ws_config(config.max_message_bytes);
     let mut origin_refused = false;
     let upgrade = async {
-        let transport = transport::accept(stream, config.tls.as_ref())
-            .await
-            .map_err(WsError::Io)?;
         // The error type is tungstenite's `Callback`'s.
         #[allow(clippy::result_large_err)]
         let check = |req: &Request, resp: Response| {
@@ -135,7 +159,6 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, guards: Guards) {
         };
         accept_hdr_async_with_config(transport, check, Some(ws_config)).await
     };
-    let mut shutdown = shared.shutdown.clone();
     // Not upgraded yet: on shutdown there is no WebSocket to send 1001 on.
     let upgraded = tokio::select! {
         upgraded = timeout_at(deadline, upgrade) => upgraded,
@@ -312,8 +335,45 @@ async fn admit(shared: &Shared, hello: Hello) -> Result<Joined, Outcome> {
     if shared.draining() {
         return Err(Outcome::close(close::GOING_AWAY, close::REASON_SHUTDOWN));
     }
+    let cluster = &shared.cluster;
+    let mut seat = None;
     let joined = if let Some(token) = hello.resume_token {
         shared.rooms.resume(token).await
+    } else if let Some(reservation) = hello
+        .auth_token
+        .as_deref()
+        .filter(|t| crate::cluster::seat::Seats::is_reservation(t))
+    {
+        // A seat from /matchmake: it names the room, and the player when
+        // a join token vouched for them at matchmaking.
+        let claims = cluster.seats.accept(reservation).map_err(|e| {
+            debug!(error = %e, "reservation refused");
+            Outcome::violation(
+                Violation::BadToken,
+                close::POLICY_VIOLATION,
+                close::REASON_INVALID_RESERVATION,
+            )
+        })?;
+        if shared.config.auth.is_some() && claims.player().is_none() {
+            return Err(Outcome::violation(
+                Violation::BadToken,
+                close::POLICY_VIOLATION,
+                close::REASON_INVALID_TOKEN,
+            ));
+        }
+        let request = JoinRequest {
+            name: claims.name.clone().unwrap_or(hello.name),
+            player: claims.player(),
+            room: Some(claims.room_id()),
+        };
+        seat = Some(claims);
+        shared.rooms.join(request).await
+    } else if cluster.requires_reservation() {
+        return Err(Outcome::violation(
+            Violation::BadToken,
+            close::POLICY_VIOLATION,
+            close::REASON_RESERVATION_REQUIRED,
+        ));
     } else {
         let request = match &shared.config.auth {
             Some(auth) => {
@@ -338,10 +398,14 @@ async fn admit(shared: &Shared, hello: Hello) -> Result<Joined, Outcome> {
         };
         shared.rooms.join(request).await
     };
+    if let (Ok(j), Some(claims)) = (&joined, &seat) {
+        cluster.seat_used(j.room, &claims.jti);
+    }
     joined.map_err(|e| match e {
         JoinError::ShuttingDown => Outcome::close(close::GOING_AWAY, close::REASON_SHUTDOWN),
         JoinError::RoomGone => Outcome::close(close::INTERNAL_ERROR, e.to_string()),
         JoinError::RoomFull => Outcome::close(close::TRY_AGAIN_LATER, close::REASON_ROOM_FULL),
+        JoinError::RoomMoved => Outcome::close(close::ROOM_MOVED, close::REASON_ROOM_MOVED),
         JoinError::InvalidResume => Outcome::violation(
             Violation::BadResume,
             close::POLICY_VIOLATION,

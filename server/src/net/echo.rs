@@ -2,7 +2,9 @@
 //! Autobahn conformance suite can drive snapwire's WebSocket layer (framing,
 //! fragments, control frames, UTF-8, close handshake) without a game.
 //!
-//! Off by default. It shares `/play`'s read-error mapping and close path
+//! Off by default; routed by the request line (`connection.rs`), since
+//! tungstenite takes its size limits when the WebSocket is made and the
+//! echo's are not `/play`'s. It shares `/play`'s read-error mapping and close path
 //! (`connection.rs`), so the close codes it earns are the ones game clients
 //! get; only the size limits are generous, because the suite sends messages
 //! of up to 16 MiB.
@@ -12,8 +14,6 @@ use super::transport::Transport;
 use futures_util::{SinkExt, StreamExt};
 use snapwire_shared::protocol::close;
 use std::net::SocketAddr;
-use std::time::Duration;
-use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
@@ -23,35 +23,6 @@ use tracing::debug;
 
 /// Where the echo is served.
 pub const ECHO_PATH: &str = "/echo";
-/// The request line's start that asks for it.
-const ECHO_REQUEST: &[u8] = b"GET /echo";
-
-/// Whether the upgrade request waiting on `stream` is for [`ECHO_PATH`]:
-/// peeks at its request line (nothing is consumed) until `deadline`.
-///
-/// The path has to be known before the upgrade, because tungstenite takes
-/// its size limits when the WebSocket is made and the echo's are not
-/// `/play`'s.
-pub(super) async fn wants_echo(stream: &TcpStream, deadline: Instant) -> bool {
-    let mut start = [0u8; ECHO_REQUEST.len() + 1];
-    loop {
-        let n = match timeout_at(deadline, stream.peek(&mut start)).await {
-            Ok(Ok(n)) => n,
-            _ => return false,
-        };
-        let seen = &start[..n.min(ECHO_REQUEST.len())];
-        if n == 0 || !ECHO_REQUEST.starts_with(seen) {
-            return false;
-        }
-        if n == start.len() {
-            return matches!(start[ECHO_REQUEST.len()], b' ' | b'?');
-        }
-        // Only part of the request line is here; peek returns at once while
-        // anything is buffered, so wait a little for the rest.
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-}
-
 /// The echo's WebSocket settings: large enough for every Autobahn case
 /// (16 MiB messages), still bounded.
 fn echo_config() -> WebSocketConfig {
@@ -74,13 +45,15 @@ fn check_echo(req: &Request, resp: Response) -> Result<Response, ErrorResponse> 
 
 /// Upgrades and echoes every text and binary message back until the
 /// client closes, breaks the protocol, or the server shuts down (1001).
-pub(super) async fn serve(stream: TcpStream, peer: SocketAddr, guards: Guards, deadline: Instant) {
+pub(super) async fn serve(
+    transport: Transport,
+    peer: SocketAddr,
+    guards: Guards,
+    deadline: Instant,
+) {
     let shared = guards.shared().clone();
-    let upgrade = tokio_tungstenite::accept_hdr_async_with_config(
-        Transport::Plain(stream),
-        check_echo,
-        Some(echo_config()),
-    );
+    let upgrade =
+        tokio_tungstenite::accept_hdr_async_with_config(transport, check_echo, Some(echo_config()));
     let mut ws = match timeout_at(deadline, upgrade).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(error)) => {

@@ -5,6 +5,7 @@ use super::connection::{self, Guards};
 use super::limits::{ConnectionCaps, Refusal};
 use super::shard::Shards;
 use super::{handshake, transport};
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::metrics::{Metrics, RoomTelemetry};
 use crate::room::RoomManager;
@@ -62,6 +63,8 @@ pub(crate) struct Shared {
     pub(crate) shards: Shards,
     /// The server's metrics registry and what it reads.
     pub(crate) metrics: Arc<Metrics>,
+    /// Where rooms live: this process alone, or a registry in Redis.
+    pub(crate) cluster: Cluster,
 }
 
 impl Shared {
@@ -115,6 +118,15 @@ pub async fn run_with_admin(
         rooms.clone(),
         config.tick_period(),
     ));
+    let scheme = if config.tls.is_some() { "wss" } else { "ws" };
+    let default_url = format!(
+        "{scheme}://{}{}",
+        listener.local_addr()?,
+        snapwire_shared::protocol::PLAY_PATH
+    );
+    let cluster = Cluster::new(config.cluster.clone(), default_url, config.max_connections)
+        .map_err(std::io::Error::other)?;
+    info!(process = %cluster.id(), url = %cluster.public_url(), mode = %config.cluster.mode, redis = config.cluster.redis_url.is_some(), "cluster");
     let shared = Arc::new(Shared {
         config,
         rooms,
@@ -122,7 +134,10 @@ pub async fn run_with_admin(
         drain: drain_rx,
         shards: Shards::default(),
         metrics,
+        cluster,
     });
+    // Renews the registration (with Redis); leaves the registry on drain.
+    let registry = tokio::spawn(crate::cluster::maintain(shared.clone()));
     // Dropped (and so stopped) when `run` returns.
     let _admin =
         admin.map(|admin| AbortOnDrop(tokio::spawn(crate::admin::serve(admin, shared.clone()))));
@@ -222,6 +237,8 @@ pub async fn run_with_admin(
     {
         warn!("some connections did not close in time");
     }
+    // The registry has been left when the drain began; wait for it.
+    let _ = tokio::time::timeout(Duration::from_secs(1), registry).await;
     info!("stopped");
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! The network side: accepting connections and serving each one.
 
-mod connection;
+pub(crate) mod connection;
 pub mod echo;
-mod handshake;
+pub(crate) mod handshake;
 mod limits;
 pub mod listener;
 mod session;

@@ -378,6 +378,9 @@ impl Session {
         // A frame after this connection's admission names the connection in
         // control of the player; another one means the session was resumed
         // on a new connection (or the player is gone).
+        if frame.moved {
+            return Err(Outcome::close(close::ROOM_MOVED, close::REASON_ROOM_MOVED));
+        }
         if frame.tick.is_newer_than(self.joined.welcome.tick)
             && frame.players.get(self.joined.key.0).map(|p| p.conn) != Some(self.joined.conn)
         {

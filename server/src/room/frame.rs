@@ -54,6 +54,9 @@ pub struct Frame {
     updates_since: Tick,
     /// When the room published it (made): the start of its sends' latency.
     pub published: std::time::Instant,
+    /// The room has moved to another process (the registry gave it to
+    /// one): every connection that sees this closes with 4002.
+    pub moved: bool,
 }
 
 /// The reusable buffers of a frame nobody reads any more.
@@ -88,6 +91,7 @@ impl Frame {
             players,
             shared_bodies: Mutex::new(Vec::new()),
             published: std::time::Instant::now(),
+            moved: false,
             updates: EncodedUpdates::default(),
             updates_since: Tick::NONE,
         }

@@ -8,6 +8,7 @@ use snapwire_shared::{PlayerId, RoomId, ServerEvent, SessionToken, Tick, Welcome
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 use tracing::info;
 
@@ -84,6 +85,9 @@ pub enum JoinError {
     /// The resume token is unknown, spent, or its grace has passed.
     #[error("invalid resume token")]
     InvalidResume,
+    /// The room has moved to another process (scale-out).
+    #[error("room moved")]
+    RoomMoved,
 }
 
 /// Who joins, and where.
@@ -133,6 +137,20 @@ struct Rooms {
     next_id: u32,
 }
 
+impl Rooms {
+    /// The next id after the last one handed out that no room has (join
+    /// tokens name rooms of their own).
+    fn next_free_id(&mut self) -> RoomId {
+        loop {
+            self.next_id = self.next_id.wrapping_add(1).max(1);
+            let id = RoomId(self.next_id);
+            if !self.by_id.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+}
+
 #[derive(Debug)]
 struct RoomEntry {
     /// The room's command channel.
@@ -142,6 +160,15 @@ struct RoomEntry {
     /// What the room reports; kept here so that a room whose task died
     /// (a panic in the game's rules) still shows, not ticking.
     status: Arc<RoomStatus>,
+    /// Another process owns the room now; nobody new joins it here.
+    moved: bool,
+}
+
+impl RoomEntry {
+    /// Whether it takes players: its task runs and it has not moved.
+    fn open(&self) -> bool {
+        !self.moved && !self.commands.is_closed()
+    }
 }
 
 /// A summary of one room, for listing.
@@ -151,6 +178,8 @@ pub struct RoomInfo {
     pub id: RoomId,
     /// Seats taken or reserved.
     pub players: usize,
+    /// Whether it takes new players (its task runs and it has not moved).
+    pub open: bool,
 }
 
 impl RoomManager {
@@ -235,6 +264,7 @@ impl RoomManager {
         // not ticking, for `/healthz`, but takes nobody.
         let existing = match wanted {
             Some(id) => match rooms.by_id.get_mut(&id) {
+                Some(entry) if entry.moved => return Err(JoinError::RoomMoved),
                 Some(entry) if entry.commands.is_closed() => return Err(JoinError::RoomGone),
                 Some(entry) if entry.occupancy >= capacity => return Err(JoinError::RoomFull),
                 Some(entry) => Some((id, entry)),
@@ -243,7 +273,7 @@ impl RoomManager {
             None => rooms
                 .by_id
                 .iter_mut()
-                .find(|(_, r)| r.occupancy < capacity && !r.commands.is_closed())
+                .find(|(_, r)| r.occupancy < capacity && r.open())
                 .map(|(id, r)| (*id, r)),
         };
         if let Some((id, entry)) = existing {
@@ -252,14 +282,7 @@ impl RoomManager {
         }
         let id = match wanted {
             Some(id) => id,
-            None => loop {
-                // Skip ids that join tokens took.
-                rooms.next_id = rooms.next_id.wrapping_add(1);
-                let id = RoomId(rooms.next_id);
-                if !rooms.by_id.contains_key(&id) {
-                    break id;
-                }
-            },
+            None => rooms.next_free_id(),
         };
         // Room commands are drained once per tick: room for a few inputs per
         // player per tick plus joins and leaves.
@@ -276,6 +299,7 @@ impl RoomManager {
                 commands: tx.clone(),
                 occupancy: 1,
                 status,
+                moved: false,
             },
         );
         info!(room = %id, capacity, "room created");
@@ -304,6 +328,34 @@ impl RoomManager {
         }
     }
 
+    /// An id no room has and no other call of this returned, for a room
+    /// that matchmaking places before its first player arrives.
+    pub fn allocate_id(&self) -> RoomId {
+        self.lock().next_free_id()
+    }
+
+    /// The registry gave `room` to another process: its players are closed
+    /// with 4002 and nobody new joins it here. False if there is no such
+    /// room or it had moved already.
+    pub fn evict(&self, room: RoomId) -> bool {
+        let mut rooms = self.lock();
+        let Some(entry) = rooms.by_id.get_mut(&room) else {
+            return false;
+        };
+        if entry.moved {
+            return false;
+        }
+        entry.moved = true;
+        let commands = entry.commands.clone();
+        drop(rooms);
+        if let Err(TrySendError::Full(cmd)) = commands.try_send(RoomCmd::Moved) {
+            tokio::spawn(async move {
+                let _ = commands.send(cmd).await;
+            });
+        }
+        true
+    }
+
     /// Every room's status, by id.
     pub fn statuses(&self) -> Vec<Arc<RoomStatus>> {
         self.lock()
@@ -321,6 +373,7 @@ impl RoomManager {
             .map(|(&id, r)| RoomInfo {
                 id,
                 players: r.occupancy,
+                open: r.open(),
             })
             .collect()
     }
@@ -404,11 +457,13 @@ mod tests {
             vec![
                 RoomInfo {
                     id: a.room,
-                    players: 2
+                    players: 2,
+                    open: true,
                 },
                 RoomInfo {
                     id: c.room,
-                    players: 1
+                    players: 1,
+                    open: true,
                 }
             ]
         );
@@ -435,7 +490,8 @@ mod tests {
             m.rooms(),
             vec![RoomInfo {
                 id: a.room,
-                players: 1
+                players: 1,
+                open: true,
             }]
         );
         // The occupied room is never disposed.

@@ -95,6 +95,8 @@ pub(crate) enum RoomCmd {
         token: SessionToken,
         reply: oneshot::Sender<Option<manager::Admission>>,
     },
+    /// Another process owns the room now: tell every player to go (4002).
+    Moved,
     /// One input for the player's queue.
     Input { player: PlayerKey, cmd: InputCmd },
     /// Connection `conn` of the player ended. With `resumable`, the entity

@@ -121,6 +121,8 @@ pub(crate) struct Room {
     events: broadcast::Sender<(Tick, ServerEvent)>,
     /// Ticks whose work took longer than the tick period.
     overruns: u64,
+    /// Another process owns this room now: its players are told to go.
+    moved: bool,
     /// Ticks that never ran because the room woke too late for them (its
     /// own overruns, or a runtime too busy to wake it on time).
     skipped: u64,
@@ -162,6 +164,7 @@ impl Room {
             tick_notify: Arc::default(),
             events,
             overruns: 0,
+            moved: false,
             skipped: 0,
             recycled: None,
             roster_cache: None,
@@ -249,7 +252,13 @@ impl Room {
             }
             if self.players.is_empty() {
                 let since = *empty_since.get_or_insert(started);
-                if since.elapsed() >= self.settings.empty_grace && manager.try_dispose(self.id) {
+                // A moved room has no future here: no grace.
+                let grace = if self.moved {
+                    Duration::ZERO
+                } else {
+                    self.settings.empty_grace
+                };
+                if since.elapsed() >= grace && manager.try_dispose(self.id) {
                     break;
                 }
             } else {
@@ -266,6 +275,12 @@ impl Room {
                 name,
                 reply,
             } => self.join(player, name, reply),
+            RoomCmd::Moved => {
+                if !self.moved {
+                    info!(room = %self.id, players = self.players.len(), "room moved to another process");
+                }
+                self.moved = true;
+            }
             RoomCmd::Input { player, cmd } => {
                 if let Some(p) = self.players.get_mut(player.0) {
                     // Wrapping order: drop inputs not newer than the last one.
@@ -597,6 +612,7 @@ impl Room {
             };
         }
         frame.players = players;
+        frame.moved = self.moved;
         frame
     }
 }

@@ -533,3 +533,65 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     })
     .await
 }
+
+/// `POST /matchmake` and joining with its reservation.
+pub mod matchmaking {
+    use super::within;
+    use snapwire_bot::GameClient;
+    use snapwire_bot::client::{ClientError, ClientOptions, Join};
+    use snapwire_bot::matchmake::{MatchmakeError, Matchmaker, Placement};
+    use snapwire_shared::{RoomId, Welcome};
+    use std::net::SocketAddr;
+
+    /// The matchmaker on `addr` (a game port), for the arena.
+    pub fn at(addr: SocketAddr) -> Matchmaker {
+        Matchmaker {
+            url: format!("http://{addr}/matchmake"),
+            mode: "arena".into(),
+        }
+    }
+
+    /// A seat that must be given.
+    pub async fn place(m: &Matchmaker, room: Option<u32>) -> Placement {
+        within(m.place(room.map(RoomId), None, &ClientOptions::default()))
+            .await
+            .expect("matchmaking should place the player")
+    }
+
+    /// The HTTP status of a refused matchmaking request.
+    pub async fn refused(m: &Matchmaker, room: Option<u32>, token: Option<&str>) -> u16 {
+        match within(m.place(room.map(RoomId), token, &ClientOptions::default())).await {
+            Err(MatchmakeError::Refused { status, .. }) => status,
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    /// Joins where `p` says, with its reservation.
+    pub async fn try_join(p: &Placement) -> Result<(GameClient, Welcome), ClientError> {
+        let join = Join {
+            name: "seated".into(),
+            resume_token: None,
+            auth_token: Some(p.reservation.clone()),
+        };
+        within(GameClient::join_with(
+            &p.url,
+            &ClientOptions::default(),
+            join,
+        ))
+        .await
+    }
+
+    /// Joins where `p` says; must be accepted.
+    pub async fn join(p: &Placement) -> (GameClient, Welcome) {
+        try_join(p).await.expect("a fresh reservation joins")
+    }
+
+    /// Joins where `p` says; must be closed. Returns code and reason.
+    pub async fn join_refused(p: &Placement) -> (u16, String) {
+        match try_join(p).await {
+            Err(ClientError::Closed { code, reason }) => (code, reason),
+            Err(e) => panic!("expected a close, got {e}"),
+            Ok((_, w)) => panic!("expected a refusal, joined room {}", w.room),
+        }
+    }
+}
