@@ -1,13 +1,14 @@
 //! Starting from a matchmaking URL: `POST /matchmake`, then join the
 //! process it names with the seat reservation it hands out.
 
-use crate::client::ClientOptions;
+use crate::client::{ClientError, ClientOptions, GameClient, Join};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper::{Request, StatusCode, header};
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 use snapwire_shared::RoomId;
+use snapwire_shared::Welcome;
 use std::time::Duration;
 use tokio::net::TcpStream;
 
@@ -90,6 +91,27 @@ impl Matchmaker {
         tokio::time::timeout(TIMEOUT, self.post(body, options))
             .await
             .unwrap_or(Err(MatchmakeError::Timeout))
+    }
+
+    /// Matchmakes, then joins where it says as `name`: a game client that
+    /// starts from the matchmaking URL.
+    pub async fn join(
+        &self,
+        name: &str,
+        room: Option<RoomId>,
+        token: Option<&str>,
+        options: &ClientOptions,
+    ) -> Result<(GameClient, Welcome), ClientError> {
+        let placed = self
+            .place(room, token, options)
+            .await
+            .map_err(|e| ClientError::Matchmake(e.to_string()))?;
+        let join = Join {
+            name: name.to_owned(),
+            resume_token: None,
+            auth_token: Some(placed.reservation),
+        };
+        GameClient::join_with(&placed.url, options, join).await
     }
 
     async fn post(

@@ -43,6 +43,11 @@ async fn one_process_matchmakes_for_itself_and_fills_a_room_before_opening_anoth
     assert_eq!(wn.room.0, 900);
     place(&m, Some(900)).await;
     assert_eq!(refused(&m, Some(900), None).await, 409, "room 900 is full");
+    // A Rust client starts from the matchmaking URL in one call.
+    let (_rust, w) = common::within(m.join("rusty", None, None, &ClientOptions::default()))
+        .await
+        .expect("matchmade and joined");
+    assert_eq!(w.room.0, c.room, "the second room has a free seat");
     // Alone, a plain Hello still joins, as before matchmaking existed.
     let (_plain, _) = common::join(&server, "plain").await;
 }
