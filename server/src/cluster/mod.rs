@@ -317,13 +317,14 @@ impl Cluster {
 
     /// A reservation was used to join `room`: it no longer holds a seat
     /// of its own (the player does).
-    pub(crate) fn seat_used(&self, room: RoomId, jti: &str) {
+    pub(crate) fn seat_used(&self, jti: &str) {
         match &self.backend {
             Backend::Alone(pending) => {
                 let mut p = pending.lock().unwrap_or_else(|p| p.into_inner());
                 p.seats.remove(jti);
             }
-            Backend::Redis(registry) => registry.seat_used(room, jti),
+            // The room manager keeps it with the seat (`registry_report`).
+            Backend::Redis(_) => {}
         }
     }
 }
@@ -349,7 +350,8 @@ pub(crate) async fn maintain(shared: Arc<Shared>) {
             _ = drain.changed() => {}
             _ = shutdown.changed() => {}
         }
-        let listed = shared.rooms.rooms();
+        let report = shared.rooms.registry_report();
+        let listed: Vec<_> = report.iter().map(|(r, _)| *r).collect();
         if shared.draining() {
             let ids: Vec<RoomId> = listed
                 .iter()
@@ -367,14 +369,14 @@ pub(crate) async fn maintain(shared: Arc<Shared>) {
             }
             return;
         }
-        let rooms: Vec<(RoomId, usize)> = listed
-            .iter()
-            .filter(|r| r.open)
-            .map(|r| (r.id, r.players))
+        let rooms: Vec<(RoomId, usize, Vec<String>)> = report
+            .into_iter()
+            .filter(|(r, _)| r.open)
+            .map(|(r, used)| (r.id, r.players, used))
             .collect();
         let released: Vec<RoomId> = held
             .iter()
-            .filter(|id| !rooms.iter().any(|(r, _)| r == *id))
+            .filter(|id| !rooms.iter().any(|(r, _, _)| r == *id))
             .copied()
             .collect();
         let cfg = &shared.config;
@@ -398,7 +400,7 @@ pub(crate) async fn maintain(shared: Arc<Shared>) {
                     info!(process = %cluster.id, url = %cluster.public_url, rooms = rooms.len(), "registered");
                 }
                 healthy = Some(true);
-                held = rooms.iter().map(|(r, _)| *r).collect();
+                held = rooms.iter().map(|(r, _, _)| *r).collect();
                 for room in lost {
                     held.remove(&room);
                     if shared.rooms.evict(room) {

@@ -24,7 +24,6 @@ use super::{ClusterConfig, MatchError};
 use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use snapwire_shared::RoomId;
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -242,9 +241,6 @@ pub(super) struct Registry {
     reservation_ttl: Duration,
     /// When the last renewal succeeded.
     last_ok: Mutex<Option<Instant>>,
-    /// Seats used since the last renewal, by room (the renewal drops them
-    /// from the room's pending reservations: the player counts now).
-    used: Mutex<HashMap<RoomId, Vec<String>>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -264,8 +260,10 @@ pub(super) struct Report<'a> {
     pub(super) room_capacity: usize,
     pub(super) ready: bool,
     pub(super) key: &'a [u8],
-    /// Rooms held, with their players.
-    pub(super) rooms: &'a [(RoomId, usize)],
+    /// Rooms held, with their players and the reservations used for them
+    /// since the last renewal (the renewal drops them from the room's
+    /// pending ones: the player counts now).
+    pub(super) rooms: &'a [(RoomId, usize, Vec<String>)],
     /// Rooms given up since the last renewal.
     pub(super) released: &'a [RoomId],
 }
@@ -310,7 +308,6 @@ impl Registry {
             lease: config.lease,
             reservation_ttl: config.reservation_ttl,
             last_ok: Mutex::new(None),
-            used: Mutex::default(),
         })
     }
 
@@ -336,7 +333,6 @@ impl Registry {
         &self,
         me: &Report<'_>,
     ) -> Result<(Vec<u8>, Vec<RoomId>), RegistryError> {
-        let used = std::mem::take(&mut *self.used.lock().unwrap_or_else(|p| p.into_inner()));
         let mut inv = self.renew.prepare_invoke();
         inv.arg(me.id)
             .arg(self.lease.as_millis() as u64)
@@ -347,9 +343,8 @@ impl Registry {
             .arg(if me.ready { "1" } else { "0" })
             .arg(me.key)
             .arg(me.rooms.len());
-        for (room, players) in me.rooms {
-            let seats = used.get(room).map(|v| v.join(",")).unwrap_or_default();
-            inv.arg(room.0).arg(*players).arg(seats);
+        for (room, players, used) in me.rooms {
+            inv.arg(room.0).arg(*players).arg(used.join(","));
         }
         inv.arg(me.released.len());
         for room in me.released {
@@ -357,20 +352,12 @@ impl Registry {
         }
         let mut conn = self.conn.clone();
         let answer: Result<(Vec<u8>, Vec<u32>), _> = self.timed(inv.invoke_async(&mut conn)).await;
-        match answer {
-            Ok((key, lost)) => {
-                *self.last_ok.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
-                Ok((key, lost.into_iter().map(RoomId).collect()))
-            }
-            Err(e) => {
-                // Not told: tell the next renewal.
-                let mut now = self.used.lock().unwrap_or_else(|p| p.into_inner());
-                for (room, seats) in used {
-                    now.entry(room).or_default().extend(seats);
-                }
-                Err(e)
-            }
-        }
+        // A failed renewal loses the used reservations it carried: they
+        // stay pending in Redis until they expire, counting a seat twice
+        // meanwhile (too full, never too empty).
+        let (key, lost) = answer?;
+        *self.last_ok.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        Ok((key, lost.into_iter().map(RoomId).collect()))
     }
 
     /// Leaves the registry with the given rooms.
@@ -425,11 +412,5 @@ impl Registry {
                 Err(MatchError::Unavailable)
             }
         }
-    }
-
-    /// A reservation for `room` was used.
-    pub(super) fn seat_used(&self, room: RoomId, jti: &str) {
-        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
-        used.entry(room).or_default().push(jti.to_owned());
     }
 }

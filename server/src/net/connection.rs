@@ -365,6 +365,7 @@ async fn admit(shared: &Shared, hello: Hello) -> Result<Joined, Outcome> {
             name: claims.name.clone().unwrap_or(hello.name),
             player: claims.player(),
             room: Some(claims.room_id()),
+            seat: Some(claims.jti.clone()),
         };
         seat = Some(claims);
         shared.rooms.join(request).await
@@ -392,14 +393,15 @@ async fn admit(shared: &Shared, hello: Hello) -> Result<Joined, Outcome> {
                     name: identity.name,
                     player: Some(identity.player),
                     room: identity.room,
+                    seat: None,
                 }
             }
             None => JoinRequest::named(hello.name),
         };
         shared.rooms.join(request).await
     };
-    if let (Ok(j), Some(claims)) = (&joined, &seat) {
-        cluster.seat_used(j.room, &claims.jti);
+    if let (Ok(_), Some(claims)) = (&joined, &seat) {
+        cluster.seat_used(&claims.jti);
     }
     joined.map_err(|e| match e {
         JoinError::ShuttingDown => Outcome::close(close::GOING_AWAY, close::REASON_SHUTDOWN),

@@ -101,6 +101,10 @@ pub struct JoinRequest {
     /// The room to join (created if it does not exist); `None`: the first
     /// room with space.
     pub room: Option<RoomId>,
+    /// The seat reservation (its id) this join uses, if any: recorded with
+    /// the seat, under the same lock, so that the registry is told the
+    /// player and the used reservation together (never both, never neither).
+    pub seat: Option<String>,
 }
 
 impl JoinRequest {
@@ -162,6 +166,8 @@ struct RoomEntry {
     status: Arc<RoomStatus>,
     /// Another process owns the room now; nobody new joins it here.
     moved: bool,
+    /// Reservations used for seats here since the registry was last told.
+    seats_used: Vec<String>,
 }
 
 impl RoomEntry {
@@ -204,7 +210,7 @@ impl RoomManager {
         if *self.shutdown.borrow() {
             return Err(JoinError::ShuttingDown);
         }
-        let (room, commands) = self.reserve(request.room)?;
+        let (room, commands) = self.reserve(request.room, request.seat)?;
         let player = request
             .player
             .unwrap_or_else(|| PlayerId(self.next_player.fetch_add(1, Ordering::Relaxed)));
@@ -257,6 +263,7 @@ impl RoomManager {
     fn reserve(
         self: &Arc<Self>,
         wanted: Option<RoomId>,
+        seat: Option<String>,
     ) -> Result<(RoomId, mpsc::Sender<RoomCmd>), JoinError> {
         let mut rooms = self.lock();
         let capacity = self.settings.capacity.max(1);
@@ -278,6 +285,7 @@ impl RoomManager {
         };
         if let Some((id, entry)) = existing {
             entry.occupancy += 1;
+            entry.seats_used.extend(seat);
             return Ok((id, entry.commands.clone()));
         }
         let id = match wanted {
@@ -300,6 +308,7 @@ impl RoomManager {
                 occupancy: 1,
                 status,
                 moved: false,
+                seats_used: seat.into_iter().collect(),
             },
         );
         info!(room = %id, capacity, "room created");
@@ -362,6 +371,23 @@ impl RoomManager {
             .by_id
             .values()
             .map(|r| r.status.clone())
+            .collect()
+    }
+
+    /// What the registry is told: every room with its occupancy, and the
+    /// reservations used for it since the last call (taken), read together.
+    pub(crate) fn registry_report(&self) -> Vec<(RoomInfo, Vec<String>)> {
+        self.lock()
+            .by_id
+            .iter_mut()
+            .map(|(&id, r)| {
+                let info = RoomInfo {
+                    id,
+                    players: r.occupancy,
+                    open: r.open(),
+                };
+                (info, std::mem::take(&mut r.seats_used))
+            })
             .collect()
     }
 
