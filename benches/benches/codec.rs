@@ -18,13 +18,14 @@ fn codec(c: &mut Criterion) {
         resume_token: None,
         auth_token: None,
     };
-    let input = ClientMsg::Input(InputCmd {
+    let input = InputCmd {
         seq: 123_456,
         move_x: 0.6,
         move_y: -0.8,
         yaw: 2.2,
         buttons: 1,
-    });
+    }
+    .msg();
     let mut out = Vec::with_capacity(256);
     let mut group = c.benchmark_group("codec");
     for (name, msg) in [("hello", &hello), ("input", &input)] {
@@ -43,11 +44,10 @@ fn codec(c: &mut Criterion) {
     let (f1, f2) = two_frames(2_500, VIEW_RADIUS, 4, Updates::Encoded);
     let mut view = ClientView::new(VIEW_RADIUS);
     let mut scratch = ViewScratch::default();
-    view.encode_next(&f1, 0, &[], &mut scratch, &mut out)
-        .expect("encodes");
+    view.encode_next(&f1, 0, &mut scratch, &mut out);
     out.clear();
-    view.encode_next(&f2, 0, &[], &mut scratch, &mut out)
-        .expect("encodes");
+    view.encode_next(&f2, 0, &mut scratch, &mut out);
+    snapwire_shared::codec::parts::snapshot_tail(&[], &[], &mut out).expect("encodes");
     let snapshot = out.clone();
     group.bench_function("decode/aoi_snapshot", |b| {
         b.iter(|| decode_server(black_box(&snapshot)).expect("decodes"))

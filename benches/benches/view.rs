@@ -16,8 +16,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use snapwire_benches::{Updates, VIEW_RADIUS, two_frames};
 use snapwire_server::view::{ClientView, ViewScratch};
-use snapwire_shared::codec;
-use snapwire_shared::delta::{EntityDelta, diff};
+use snapwire_shared::delta::{DeltaScratch, Sel};
 use std::hint::black_box;
 
 fn aoi(c: &mut Criterion) {
@@ -37,18 +36,14 @@ fn aoi_group(c: &mut Criterion, name: &str, updates: Updates) {
         let mut out = Vec::with_capacity(1024);
         let mut scratch = ViewScratch::default();
         // Warm the baseline so every timed call is a steady-state delta.
-        view.encode_next(&f1, 0, &[], &mut scratch, &mut out)
-            .expect("encodes");
+        view.encode_next(&f1, 0, &mut scratch, &mut out);
         let mut flip = false;
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
                 out.clear();
                 flip = !flip;
                 let f = if flip { &f2 } else { &f1 };
-                black_box(
-                    view.encode_next(f, 0, &[], &mut scratch, &mut out)
-                        .expect("encodes"),
-                )
+                black_box(view.encode_next(f, 0, &mut scratch, &mut out))
             });
         });
     }
@@ -59,14 +54,13 @@ fn full_shared(c: &mut Criterion) {
     let mut group = c.benchmark_group("view/full_shared");
     for n in [100usize, 1_000, 5_000] {
         let (f1, f2) = two_frames(n, 0.0, 3, Updates::Diffed);
-        let mut delta = EntityDelta::default();
+        let mut scratch = DeltaScratch::default();
         let mut out = Vec::with_capacity(8 * n);
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
             b.iter(|| {
                 out.clear();
-                diff(&f1.entities, &f2.entities, &mut delta);
-                codec::parts::delta_body(&delta, &mut out).expect("encodes");
+                f2.write_body(Some(&f1), Sel::All, Sel::All, &mut scratch, &mut out);
                 black_box(out.len())
             });
         });

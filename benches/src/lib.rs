@@ -3,12 +3,13 @@
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use snapwire_server::game::arena::Arena;
+use snapwire_server::game::{GameHost, Simulation};
 use snapwire_server::metrics::Tally;
 use snapwire_server::room::frame::{Frame, PlayerFrame};
-use snapwire_server::sim::{Arena, GameRules, World};
 use snapwire_server::view::{ClientView, ViewScratch};
 use snapwire_shared::arena::world_size_for;
-use snapwire_shared::{InputCmd, Tick};
+use snapwire_shared::{InputCmd, PlayerId, Tick};
 use std::sync::Arc;
 
 /// The reference view radius.
@@ -17,42 +18,61 @@ pub const VIEW_RADIUS: f32 = 300.0;
 pub const DT: f32 = 1.0 / 30.0;
 
 /// `n` players spawned uniformly in an arena sized for `n` (constant
-/// density), each walking in a random direction.
-pub fn arena_world(n: usize, seed: u64) -> World {
+/// density), each walking in a random direction; player `i` at key `i`.
+pub fn arena_world(n: usize, seed: u64) -> Simulation<Arena> {
     let mut rng = SmallRng::seed_from_u64(seed);
     let size = world_size_for(n);
-    let mut world = World::new(size);
-    let mut rules = Arena;
-    for _ in 0..n {
-        let body = rules.spawn(size, &mut rng);
-        let (key, _) = world.spawn(body);
-        let angle: f32 = rng.random_range(0.0..std::f32::consts::TAU);
-        let e = world.get_mut(key).expect("just spawned");
-        e.input = InputCmd {
-            seq: 1,
-            move_x: angle.cos(),
-            move_y: angle.sin(),
-            yaw: angle,
-            buttons: 0,
-        };
+    let mut sim = Simulation::new(Arena, size, seed).expect("the arena's schema is valid");
+    for key in 0..n {
+        sim.join(key, PlayerId(key as u32 + 1), "bot");
+        sim.input(key, walk(&mut rng));
     }
-    world
+    sim
+}
+
+fn walk(rng: &mut SmallRng) -> InputCmd {
+    let angle: f32 = rng.random_range(0.0..std::f32::consts::TAU);
+    InputCmd {
+        seq: 1,
+        move_x: angle.cos(),
+        move_y: angle.sin(),
+        yaw: angle,
+        buttons: 0,
+    }
+    .quantised()
 }
 
 /// The workload's random walk, applied before a step: each tick one
-/// entity in 30 (each in turn, so every entity once a second) picks a new
+/// player in 30 (each in turn, so every player once a second) picks a new
 /// direction. Without it every entity walks one way for ever, and a bench
 /// that runs thousands of ticks ends up measuring everyone pressed against
 /// the walls, at many times the reference density.
-fn turn_some(world: &mut World, tick: u32, rng: &mut SmallRng) {
-    for (i, e) in world.entities_mut().enumerate() {
-        if (i as u32).wrapping_add(tick).is_multiple_of(30) {
-            let angle: f32 = rng.random_range(0.0..std::f32::consts::TAU);
-            e.input.move_x = angle.cos();
-            e.input.move_y = angle.sin();
-            e.input.yaw = angle;
+fn turn_some(sim: &mut Simulation<Arena>, n: usize, tick: u32, rng: &mut SmallRng) {
+    for key in 0..n {
+        if (key as u32).wrapping_add(tick).is_multiple_of(30) {
+            sim.input(key, walk(rng));
         }
     }
+}
+
+/// The frame of `sim` at `tick`.
+pub fn frame_of(
+    sim: &Simulation<Arena>,
+    tick: Tick,
+    view_radius: f32,
+    players: Vec<PlayerFrame>,
+) -> Frame {
+    let (mut entities, mut state) = Default::default();
+    sim.world.write_tables_with(&mut entities, &mut state);
+    Frame::new(
+        tick,
+        sim.layouts().clone(),
+        entities,
+        state,
+        view_radius,
+        sim.world.size(),
+        players,
+    )
 }
 
 /// `n` players, slot `i` controlling the `i`-th entity by id.
@@ -86,11 +106,11 @@ pub fn two_frames(
     seed: u64,
     updates: Updates,
 ) -> (Arc<Frame>, Arc<Frame>) {
-    let mut world = arena_world(n, seed);
+    let mut sim = arena_world(n, seed);
     let players = player_frames(n);
-    let mut a = Frame::from_world(Tick(1), &world, view_radius, players.clone());
-    Arena.step(&mut world, DT);
-    let mut b = Frame::from_world(Tick(2), &world, view_radius, players);
+    let mut a = frame_of(&sim, Tick(1), view_radius, players.clone());
+    sim.step(Tick(2), DT);
+    let mut b = frame_of(&sim, Tick(2), view_radius, players);
     if updates == Updates::Encoded {
         b.encode_updates_from(&a);
         a.encode_updates_from(&b);
@@ -103,7 +123,7 @@ pub fn two_frames(
 /// counts. Player slot `i` controls the `i`-th entity; entities random-walk.
 #[derive(Debug)]
 pub struct VirtualRoom {
-    world: World,
+    sim: Simulation<Arena>,
     players: Vec<PlayerFrame>,
     views: Vec<ClientView>,
     scratch: ViewScratch,
@@ -129,7 +149,7 @@ impl VirtualRoom {
     /// metrics (the clock read and two histogram counts).
     pub fn with_metrics(n: usize, metrics: bool) -> Self {
         VirtualRoom {
-            world: arena_world(n, 5),
+            sim: arena_world(n, 5),
             players: player_frames(n),
             views: (0..n).map(|_| ClientView::new(VIEW_RADIUS)).collect(),
             scratch: ViewScratch::default(),
@@ -146,10 +166,14 @@ impl VirtualRoom {
     /// build the frame and encode its entity updates from the last one.
     pub fn step_and_frame(&mut self) -> Arc<Frame> {
         self.tick = self.tick.next();
-        turn_some(&mut self.world, self.tick.0, &mut self.rng);
-        Arena.step(&mut self.world, DT);
-        let mut frame =
-            Frame::from_world(self.tick, &self.world, VIEW_RADIUS, self.players.clone());
+        turn_some(
+            &mut self.sim,
+            self.players.len(),
+            self.tick.0,
+            &mut self.rng,
+        );
+        self.sim.step(self.tick, DT);
+        let mut frame = frame_of(&self.sim, self.tick, VIEW_RADIUS, self.players.clone());
         if let Some(last) = &self.last {
             frame.encode_updates_from(last);
         }
@@ -167,8 +191,9 @@ impl VirtualRoom {
         }
         for (i, view) in self.views.iter_mut().enumerate() {
             self.out.clear();
-            view.encode_next(frame, i, &[], &mut self.scratch, &mut self.out)
-                .expect("views encode");
+            view.encode_next(frame, i, &mut self.scratch, &mut self.out);
+            snapwire_shared::codec::parts::snapshot_tail(&[], &[], &mut self.out)
+                .expect("an empty tail encodes");
             bytes += self.out.len();
             // What the session records after writing a snapshot.
             if let Some(tally) = &mut self.tally {

@@ -8,8 +8,9 @@ use glam::Vec2;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use snapwire_shared::RoomId;
+use snapwire_shared::arena::{Predictor, Walker};
 use snapwire_shared::codec::{self, DecodeError};
-use snapwire_shared::mirror::{Mirror, Predictor};
+use snapwire_shared::mirror::Mirror;
 use snapwire_shared::{ClientMsg, InputCmd, ServerMsg, SessionToken, Snapshot, Tick, Welcome};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -205,7 +206,7 @@ pub async fn run_bot(cfg: BotConfig, shared: &Shared) -> Counters {
     shared.live_connected.fetch_add(1, Ordering::Relaxed);
     shared.settle();
     let mut samples = SampleBuf::default();
-    let mut bot = Bot::new(&cfg, &welcome, url);
+    let mut bot = Bot::new(&cfg, &welcome, url, &client);
     loop {
         let Err(e) = bot.play(&cfg, client, shared, &mut c, &mut samples).await else {
             break;
@@ -226,7 +227,7 @@ pub async fn run_bot(cfg: BotConfig, shared: &Shared) -> Counters {
         match rejoined {
             Some((next, welcome, url)) => {
                 c.rejoins += 1;
-                bot.restart(welcome, url);
+                bot.restart(welcome, url, &next);
                 client = next;
             }
             None => {
@@ -277,14 +278,14 @@ struct Bot {
 }
 
 impl Bot {
-    fn new(cfg: &BotConfig, welcome: &Welcome, url: String) -> Self {
+    fn new(cfg: &BotConfig, welcome: &Welcome, url: String, client: &GameClient) -> Self {
         Bot {
             welcome: welcome.clone(),
             url,
             walk: Walk::new(cfg.seed),
             chaos: SmallRng::seed_from_u64(cfg.seed ^ 0x0063_6861_6f73),
             seq: 0,
-            mirror: cfg.mirror.then(Mirror::new),
+            mirror: cfg.mirror.then(|| client.new_mirror()),
             chain_tick: Tick::NONE,
             predictor: None,
             last_snapshot: None,
@@ -320,16 +321,16 @@ impl Bot {
         }
         c.resumes += 1;
         let url = std::mem::take(&mut self.url);
-        self.restart(welcome, url);
+        self.restart(welcome, url, &client);
         Ok(client)
     }
 
     /// A new session (resumed or rejoined): the mirror starts over from
     /// the complete snapshot (base 0) the server sends first.
-    fn restart(&mut self, welcome: Welcome, url: String) {
+    fn restart(&mut self, welcome: Welcome, url: String, client: &GameClient) {
         self.welcome = welcome;
         self.url = url;
-        self.mirror = self.mirror.as_ref().map(|_| Mirror::new());
+        self.mirror = self.mirror.as_ref().map(|_| client.new_mirror());
         self.predictor = None;
         self.chain_tick = Tick::NONE;
         // The reconnect gap is the drop's, not the server's latency.
@@ -433,7 +434,7 @@ impl Bot {
             if let Some(p) = self.predictor.as_mut() {
                 p.predict(input);
             }
-            let sent = client.send(&ClientMsg::Input(input)).await?;
+            let sent = client.send(&input.msg()).await?;
             if counted {
                 c.bytes_out += sent as u64;
             }
@@ -537,15 +538,15 @@ impl Bot {
         }
         let me = self.welcome.entity;
         if counted {
-            c.visible_sum += mirror.entities().len() as u64;
+            c.visible_sum += mirror.len() as u64;
             c.visible_snapshots += 1;
         }
-        if let Some(own) = mirror.get(me) {
+        if let Some(own) = mirror.get::<Walker>(me) {
             let (rate, size) = (self.welcome.tick_rate, self.welcome.world.size);
             let p = self
                 .predictor
-                .get_or_insert_with(|| Predictor::new(own.body(), rate, size));
-            if let Some(err) = p.reconcile(own, snap.ack_input_seq)
+                .get_or_insert_with(|| Predictor::new(own, rate, size));
+            if let Some(err) = p.reconcile(&own, snap.ack_input_seq)
                 && counted
             {
                 samples.record(Kind::Prediction, (err * 1000.0) as u64, &shared.samples);

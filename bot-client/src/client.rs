@@ -5,8 +5,10 @@
 
 use futures_util::{SinkExt, StreamExt};
 use snapwire_shared::codec::{self, DecodeError};
+use snapwire_shared::mirror::{Applied, Mirror, MirrorError};
 use snapwire_shared::protocol::{PROTOCOL_VERSION, SUBPROTOCOL};
-use snapwire_shared::{ClientMsg, ServerMsg, SessionToken, Welcome};
+use snapwire_shared::schema::Layouts;
+use snapwire_shared::{ClientMsg, Schema, ServerMsg, SessionToken, Snapshot, Welcome};
 use std::path::Path;
 use std::sync::Arc;
 use tokio::net::TcpStream;
@@ -139,10 +141,14 @@ pub struct GameClient {
     ws: Ws,
     /// Reused encode buffer.
     buf: Vec<u8>,
+    /// The game's schema, from the message after `Welcome`.
+    schema: Option<(Arc<Schema>, Arc<Layouts>)>,
+    /// The client's own mirror, for [`GameClient::apply`].
+    mirror: Option<Mirror>,
 }
 
 impl GameClient {
-    /// Opens the WebSocket (offering `snapwire.v1`) without saying Hello.
+    /// Opens the WebSocket (offering `snapwire.v2`) without saying Hello.
     pub async fn connect(url: &str) -> Result<Self, ClientError> {
         Self::connect_with(url, &ClientOptions::default()).await
     }
@@ -166,6 +172,8 @@ impl GameClient {
         Ok(GameClient {
             ws,
             buf: Vec::with_capacity(64),
+            schema: None,
+            mirror: None,
         })
     }
 
@@ -190,10 +198,60 @@ impl GameClient {
                 auth_token: join.auth_token,
             })
             .await?;
-        match client.recv().await? {
-            ServerMsg::Welcome(w) => Ok((client, w)),
-            _ => Err(ClientError::Unexpected("expected Welcome")),
+        let welcome = match client.recv().await? {
+            ServerMsg::Welcome(w) => w,
+            _ => return Err(ClientError::Unexpected("expected Welcome")),
+        };
+        // The descriptor follows the Welcome: everything needed to decode
+        // this game's snapshots.
+        let schema = match client.recv().await? {
+            ServerMsg::Schema(s) => s,
+            _ => return Err(ClientError::Unexpected("expected the schema after Welcome")),
+        };
+        if schema.hash() != welcome.schema_hash {
+            return Err(ClientError::Unexpected(
+                "schema does not match the Welcome's hash",
+            ));
         }
+        let layouts = schema
+            .compile()
+            .map_err(|_| ClientError::Unexpected("the server's schema does not compile"))?;
+        let layouts = Arc::new(layouts);
+        client.mirror = Some(Mirror::with_layouts(layouts.clone()));
+        client.schema = Some((Arc::new(schema), layouts));
+        Ok((client, welcome))
+    }
+
+    /// The game's schema, once joined.
+    pub fn schema(&self) -> Option<&Arc<Schema>> {
+        self.schema.as_ref().map(|(s, _)| s)
+    }
+
+    /// An empty mirror for the game's snapshots, built from the schema the
+    /// server sent (no type of the game needed).
+    pub fn new_mirror(&self) -> Mirror {
+        let layouts = self
+            .schema
+            .as_ref()
+            .map(|(_, l)| l.clone())
+            .unwrap_or_default();
+        Mirror::with_layouts(layouts)
+    }
+
+    /// Applies a snapshot to the client's own mirror (made at join).
+    pub fn apply(&mut self, snap: &Snapshot) -> Result<Applied, MirrorError> {
+        match self.mirror.as_mut() {
+            Some(m) => m.apply(snap),
+            None => Err(MirrorError::Stale {
+                have: snap.tick,
+                got: snap.tick,
+            }),
+        }
+    }
+
+    /// The client's own mirror, as the snapshots applied so far left it.
+    pub fn view(&self) -> Option<&Mirror> {
+        self.mirror.as_ref()
     }
 
     /// Sends one message; returns its encoded size in bytes.

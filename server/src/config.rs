@@ -3,9 +3,10 @@
 
 use crate::auth::JoinAuth;
 use crate::cluster::ClusterConfig;
+use crate::game::GameSpec;
+use crate::game::arena::Arena;
 use crate::metrics::RoomTelemetry;
 use crate::room::RoomSettings;
-use crate::sim::{Arena, GameRules};
 use crate::stats::Stats;
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,8 +69,8 @@ pub struct Config {
     pub cluster: ClusterConfig,
     /// Counters of connections and violations, shared with the embedder.
     pub stats: Arc<Stats>,
-    /// Makes the game rules of each new room.
-    pub rules: Arc<dyn Fn() -> Box<dyn GameRules> + Send + Sync>,
+    /// The game every room plays (the built-in arena by default).
+    pub game: Arc<GameSpec>,
 }
 
 impl Default for Config {
@@ -99,7 +100,7 @@ impl Default for Config {
             stalled_room_after: Duration::from_secs(2),
             cluster: ClusterConfig::default(),
             stats: Arc::default(),
-            rules: Arc::new(|| Box::new(Arena)),
+            game: Arc::new(GameSpec::new(|| Arena).expect("the arena's schema is valid")),
         }
     }
 }
@@ -145,7 +146,7 @@ impl Config {
             capacity: self.room_capacity,
             empty_grace: self.room_empty_grace,
             resume_grace: self.resume_grace,
-            rules: self.rules.clone(),
+            game: self.game.clone(),
             telemetry,
         }
     }

@@ -3,7 +3,9 @@
 //! - [`net`]: the WebSocket listener; a task per connection up to its join,
 //!   then one task per room and worker that serves its connections each tick;
 //! - [`room`]: rooms, each a task that owns its world and ticks it;
-//! - [`sim`]: the world, the game-rules seam, the spatial grid (no I/O);
+//! - [`game`]: the game API ([`game::Game`], its [`game::World`]) and the
+//!   built-in arena;
+//! - [`sim`]: the spatial grid views are queried on (no I/O);
 //! - [`view`]: per-client area of interest, delta and encoding (no I/O);
 //! - [`auth`]: signed join tokens (HS256 JWTs);
 //! - [`cluster`]: scale-out: the registry (alone, or in Redis) and `/matchmake`;
@@ -20,6 +22,7 @@ pub mod auth;
 pub mod cluster;
 pub mod config;
 pub mod devcert;
+pub mod game;
 pub mod metrics;
 pub mod net;
 pub mod room;

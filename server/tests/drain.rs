@@ -5,14 +5,15 @@
 
 mod common;
 
+use common::Snap;
 use common::{
     ServerProcess, TestServer, config, expect_close, join, next_snapshot, snapshot_with_event,
     within,
 };
 use snapwire_bot::GameClient;
 use snapwire_server::{Config, Shutdown};
+use snapwire_shared::ServerEvent;
 use snapwire_shared::protocol::close;
-use snapwire_shared::{ServerEvent, Snapshot};
 use std::time::{Duration, Instant};
 
 fn draining(timeout: Duration) -> Config {
@@ -26,7 +27,7 @@ fn is_drain(e: &ServerEvent) -> bool {
     matches!(e, ServerEvent::ServerDraining { .. })
 }
 
-fn closes_in_ms(snap: &Snapshot) -> u32 {
+fn closes_in_ms(snap: &Snap) -> u32 {
     snap.events
         .iter()
         .find_map(|e| match e {
@@ -85,7 +86,8 @@ async fn a_zero_drain_timeout_closes_at_once() {
     loop {
         match within(player.recv()).await {
             Ok(snapwire_shared::ServerMsg::Snapshot(s)) => {
-                assert!(!s.events.iter().any(is_drain), "no drain announced");
+                let applied = player.apply(&s).expect("snapshots chain");
+                assert!(!applied.events.iter().any(is_drain), "no drain announced");
             }
             Ok(_) => {}
             Err(snapwire_bot::ClientError::Closed { code, .. }) => {

@@ -34,13 +34,14 @@ fn valid_messages() -> Vec<Vec<u8>> {
             resume_token: Some(SessionToken([0xaa; 16])),
             auth_token: None,
         },
-        ClientMsg::Input(InputCmd {
+        (InputCmd {
             seq: 7,
             move_x: 0.3,
             move_y: -0.2,
             yaw: 1.0,
             buttons: 3,
-        }),
+        })
+        .msg(),
         ClientMsg::Ping {
             client_time: u64::MAX,
         },

@@ -51,10 +51,11 @@ async fn an_input_flood_is_closed_with_1008_and_counted() {
     let (mut honest, _) = join(&server, "honest").await;
     let (mut flooder, _) = join(&server, "flooder").await;
     for seq in 1..=200 {
-        let input = ClientMsg::Input(InputCmd {
+        let input = (InputCmd {
             seq,
             ..InputCmd::default()
-        });
+        })
+        .msg();
         if flooder.send(&input).await.is_err() {
             break;
         }
@@ -217,10 +218,13 @@ async fn clients_that_stop_reading_are_closed_and_released() {
         next_snapshot(&mut honest).await;
         seq += 1;
         honest
-            .send(&ClientMsg::Input(InputCmd {
-                seq,
-                ..InputCmd::default()
-            }))
+            .send(
+                &(InputCmd {
+                    seq,
+                    ..InputCmd::default()
+                })
+                .msg(),
+            )
             .await
             .unwrap();
     }

@@ -42,7 +42,7 @@ async fn play_honestly(mut c: GameClient) -> (u32, u32) {
                     move_x: 0.5,
                     ..InputCmd::default()
                 };
-                c.send(&ClientMsg::Input(input))
+                c.send(&(input).msg())
                     .await
                     .expect("an honest player can always send");
             }
@@ -88,10 +88,13 @@ async fn attack(url: String, addr: std::net::SocketAddr, kind: usize) {
             5 => {
                 if let Ok((mut c, _)) = GameClient::join(&url, "flood").await {
                     for seq in 0..500 {
-                        if c.send(&ClientMsg::Input(InputCmd {
-                            seq,
-                            ..InputCmd::default()
-                        }))
+                        if c.send(
+                            &(InputCmd {
+                                seq,
+                                ..InputCmd::default()
+                            })
+                            .msg(),
+                        )
                         .await
                         .is_err()
                         {

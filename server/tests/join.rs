@@ -72,10 +72,7 @@ async fn a_wrong_protocol_version_is_closed_with_1002_naming_both_versions() {
 async fn an_input_before_hello_is_closed_with_1002() {
     let server = TestServer::start(config()).await;
     let mut client = within(GameClient::connect(&server.url())).await.unwrap();
-    client
-        .send(&ClientMsg::Input(InputCmd::default()))
-        .await
-        .unwrap();
+    client.send(&(InputCmd::default()).msg()).await.unwrap();
     assert_eq!(
         expect_close(&mut client).await,
         (close::PROTOCOL_ERROR, close::REASON_HELLO_FIRST.into())
@@ -130,7 +127,7 @@ async fn a_non_finite_input_is_closed_with_1007() {
         move_x: f32::NAN,
         ..InputCmd::default()
     };
-    client.send(&ClientMsg::Input(bad)).await.unwrap();
+    client.send(&(bad).msg()).await.unwrap();
     assert_eq!(
         expect_close(&mut client).await,
         (close::INVALID_PAYLOAD, "non-finite input value".into())

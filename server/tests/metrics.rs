@@ -15,9 +15,10 @@ use common::{
 use futures_util::future::join_all;
 use snapwire_bot::GameClient;
 use snapwire_server::Config;
-use snapwire_server::sim::{Arena, GameRules, World};
+use snapwire_server::game::arena::Arena;
+use snapwire_server::game::{Game, GameSpec, World};
 use snapwire_shared::protocol::close;
-use snapwire_shared::{ClientMsg, InputCmd, ServerEvent};
+use snapwire_shared::{EntityId, InputCmd, NoMessages, NoState, PlayerId, ServerEvent, Walker};
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -108,11 +109,12 @@ async fn scrape(server: &TestServer) -> Scrape {
 async fn play(client: &mut GameClient, n: u32, first_seq: u32) -> u32 {
     for i in 0..n {
         next_snapshot(client).await;
-        let input = ClientMsg::Input(InputCmd {
+        let input = (InputCmd {
             seq: first_seq + i,
             move_x: 1.0,
             ..InputCmd::default()
-        });
+        })
+        .msg();
         client.send(&input).await.expect("send an input");
     }
     n
@@ -256,21 +258,29 @@ async fn the_counters_move_as_the_traffic_says() {
     server.stop().await;
 }
 
-/// Rules whose step panics from the 20th tick on: the room's task dies.
+/// The arena, with a step that panics from the 20th tick on: the room's
+/// task dies.
 struct DiesAtTick20(u32);
 
-impl GameRules for DiesAtTick20 {
-    fn spawn(&mut self, world_size: f32, rng: &mut rand::rngs::SmallRng) -> snapwire_shared::Body {
-        Arena.spawn(world_size, rng)
+impl Game for DiesAtTick20 {
+    type Entity = Walker;
+    type State = NoState;
+    type Input = InputCmd;
+    type ClientMessage = NoMessages;
+    type ServerMessage = NoMessages;
+    const NAME: &'static str = "doomed";
+
+    fn join(&mut self, world: &mut World<Self>, player: PlayerId, _: &str) -> EntityId {
+        world.spawn_owned(player, Walker::default())
     }
 
-    fn step(&mut self, world: &mut World, dt: f32) {
+    fn step(&mut self, _world: &mut World<Self>, _dt: f32) {
         self.0 += 1;
         assert!(
             self.0 < 20,
             "the game's rules broke (on purpose, in a test)"
         );
-        Arena.step(world, dt);
+        let _ = Arena;
     }
 }
 
@@ -278,7 +288,7 @@ impl GameRules for DiesAtTick20 {
 async fn healthz_turns_503_when_a_room_stops_ticking() {
     let server = TestServer::start_with_admin(Config {
         stalled_room_after: Duration::from_millis(300),
-        rules: Arc::new(|| Box::new(DiesAtTick20(0))),
+        game: Arc::new(GameSpec::new(|| DiesAtTick20(0)).unwrap()),
         ..config()
     })
     .await;

@@ -6,9 +6,7 @@ mod common;
 use common::rules::{Scripted, config_with};
 use common::{TestServer, join, next_snapshot};
 use rand::{Rng, SeedableRng};
-use snapwire_shared::mirror::Mirror;
-use snapwire_shared::quant::POS_SCALE;
-use snapwire_shared::{ClientMsg, InputCmd};
+use snapwire_shared::{EntityId, InputCmd, Walker};
 
 const RADIUS: f32 = 200.0;
 const EXIT: f32 = RADIUS * snapwire_server::view::EXIT_RADIUS_FACTOR;
@@ -20,16 +18,20 @@ async fn mirrors_equal_the_server_world_for_the_visible_set() {
     let mut clients = Vec::new();
     for i in 0..6 {
         let (c, w) = join(&server, &format!("c{i}")).await;
-        clients.push((c, w, Mirror::new(), 0u32));
+        clients.push((c, w, 0u32));
     }
     let mut rng = rand::rngs::SmallRng::seed_from_u64(7);
     let mut checked = 0;
     for _ in 0..90 {
-        for (client, welcome, mirror, seq) in clients.iter_mut() {
+        for (client, welcome, seq) in clients.iter_mut() {
+            // Applied to the client's own mirror, which it must fit.
             let snap = next_snapshot(client).await;
-            mirror
-                .apply(&snap)
-                .expect("every snapshot chains onto the mirror");
+            let mirror = client.view().expect("joined");
+            let mirrored: Vec<(EntityId, Walker)> = mirror
+                .rows()
+                .iter()
+                .map(|r| (r.id, mirror.get::<Walker>(r.id).unwrap()))
+                .collect();
             let world = truth
                 .lock()
                 .unwrap()
@@ -38,19 +40,14 @@ async fn mirrors_equal_the_server_world_for_the_visible_set() {
                 .expect("the server recorded this tick");
             let me = world
                 .iter()
-                .find(|e| e.id == welcome.entity)
-                .expect("the client's entity exists");
-            let dist = |e: &snapwire_shared::NetEntity| {
-                let (dx, dy) = (
-                    (e.x - me.x) as f32 / POS_SCALE,
-                    (e.y - me.y) as f32 / POS_SCALE,
-                );
-                (dx * dx + dy * dy).sqrt()
-            };
-            for e in mirror.entities() {
+                .find(|e| e.0 == welcome.entity)
+                .expect("the client's entity exists")
+                .1;
+            let dist = |e: &(EntityId, Walker)| e.1.pos.distance(me.pos);
+            for e in &mirrored {
                 let real = world
                     .iter()
-                    .find(|w| w.id == e.id)
+                    .find(|w| w.0 == e.0)
                     .expect("mirrored entities exist on the server");
                 assert_eq!(
                     e, real,
@@ -64,9 +61,9 @@ async fn mirrors_equal_the_server_world_for_the_visible_set() {
             }
             for w in world.iter().filter(|w| dist(w) <= RADIUS) {
                 assert!(
-                    mirror.get(w.id).is_some(),
+                    mirror.row(w.0).is_some(),
                     "{} in radius is mirrored at {}",
-                    w.id,
+                    w.0,
                     snap.tick
                 );
             }
@@ -80,7 +77,7 @@ async fn mirrors_equal_the_server_world_for_the_visible_set() {
                 yaw: angle,
                 buttons: 0,
             };
-            client.send(&ClientMsg::Input(input)).await.unwrap();
+            client.send(&(input).msg()).await.unwrap();
         }
     }
     assert_eq!(checked, 6 * 90);

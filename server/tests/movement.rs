@@ -5,8 +5,7 @@ mod common;
 use common::rules::{Scripted, config_with};
 use common::{TestServer, join, next_snapshot};
 use glam::Vec2;
-use snapwire_shared::quant::quantise_pos;
-use snapwire_shared::{ClientMsg, InputCmd};
+use snapwire_shared::InputCmd;
 
 #[tokio::test]
 async fn two_players_see_each_other_move() {
@@ -23,36 +22,39 @@ async fn two_players_see_each_other_move() {
         let snap = next_snapshot(&mut a).await;
         last_ack = snap.ack_input_seq;
         seq += 1;
-        a.send(&ClientMsg::Input(InputCmd {
-            seq,
-            move_x: 1.0,
-            ..InputCmd::default()
-        }))
+        a.send(
+            &(InputCmd {
+                seq,
+                move_x: 1.0,
+                ..InputCmd::default()
+            })
+            .msg(),
+        )
         .await
         .unwrap();
         let seen = next_snapshot(&mut b).await;
         for e in &seen.delta.spawned {
             if e.id == wa.entity {
-                a_x_seen_by_b.push(e.x);
+                a_x_seen_by_b.push(e.walker.pos.x);
             }
         }
         for u in &seen.delta.updated {
             if u.id == wa.entity {
-                let last = *a_x_seen_by_b.last().expect("B saw A spawn before it moved");
-                a_x_seen_by_b.push(last + u.dx);
+                assert!(!a_x_seen_by_b.is_empty(), "B saw A spawn before it moved");
+                a_x_seen_by_b.push(u.walker.pos.x);
             }
         }
     }
     assert_eq!(
         a_x_seen_by_b.first(),
-        Some(&quantise_pos(300.0)),
+        Some(&300.0),
         "B first sees A where it spawned"
     );
     assert!(
         a_x_seen_by_b.windows(2).all(|w| w[1] >= w[0]),
         "A only moves right: {a_x_seen_by_b:?}"
     );
-    let moved = (a_x_seen_by_b.last().unwrap() - a_x_seen_by_b[0]) as f32 / 16.0;
+    let moved = a_x_seen_by_b.last().unwrap() - a_x_seen_by_b[0];
     assert!(
         moved > 50.0,
         "A walked for most of a second at 200 units/s but moved {moved}"

@@ -6,7 +6,7 @@ use common::rules::{Scripted, config_with};
 use common::{TestServer, join, next_snapshot};
 use glam::Vec2;
 use snapwire_bot::GameClient;
-use snapwire_shared::{ClientMsg, EntityId, InputCmd};
+use snapwire_shared::{EntityId, InputCmd};
 
 /// Walks `walker` in direction `dir` (one input per snapshot) until the
 /// watcher's snapshots report `target` as `spawned` (`want_spawn`) or
@@ -27,7 +27,7 @@ async fn walk_until(
             move_x: dir,
             ..InputCmd::default()
         };
-        walker.send(&ClientMsg::Input(input)).await.unwrap();
+        walker.send(&(input).msg()).await.unwrap();
         let seen = next_snapshot(watcher).await;
         let hit = if want_spawn {
             seen.delta.spawned.iter().any(|e| e.id == target)

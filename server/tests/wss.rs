@@ -77,10 +77,7 @@ async fn a_game_session_runs_over_wss() {
             move_x: 1.0,
             ..InputCmd::default()
         };
-        client
-            .send(&ClientMsg::Input(input))
-            .await
-            .expect("send input");
+        client.send(&(input).msg()).await.expect("send input");
     }
     let mut acked = 0;
     for _ in 0..60 {

@@ -5,15 +5,21 @@
 //! layout is specified in `docs/PROTOCOL.md`. Keeping every call here means
 //! the format can be swapped in one module.
 //!
-//! One exception, for speed: a snapshot's entity delta, the bulk of what a
-//! server encodes, is written by [`EntityDelta::write_wire`] rather than
-//! through serde, producing the same bytes (tests compare the two).
+//! Two kinds of bytes are not serde's: a snapshot's body (room state,
+//! entity delta, messages), which the server writes directly and a client
+//! reads against its mirror (`delta`, `mirror`), and the fields of inputs
+//! and game messages, which follow the game's schema
+//! ([`encode_fields`]). Both use bincode's integer encoding.
 
-use crate::delta::EntityDelta;
+use crate::field::{MessageSet, Replicate, SlotReader, SlotWriter};
 use crate::ids::Tick;
-use crate::protocol::{ClientMsg, SNAPSHOT_VARIANT, ServerEvent, ServerMsg, Snapshot};
-use crate::varint::{ReadError, SliceReader};
+use crate::protocol::{
+    ClientMsg, GameMsg, InputMsg, SNAPSHOT_VARIANT, ServerEvent, ServerMsg, Snapshot,
+};
+use crate::schema::{Layout, Schema};
+use crate::varint::{self, ReadError, SliceReader};
 use bincode::config::{self, Config};
+use std::sync::Arc;
 
 /// Hard ceiling on what one client message may claim while decoding, bytes.
 ///
@@ -64,6 +70,15 @@ pub enum DecodeError {
     /// Anything else: a bad varint or bool, a non-canonical delta.
     #[error("malformed message")]
     Malformed,
+    /// A game field (of an input or a message) outside its declared range.
+    #[error("field {field} out of range")]
+    OutOfRange {
+        /// The field's index in its descriptor.
+        field: u16,
+    },
+    /// A game message type the schema does not have.
+    #[error("unknown message type")]
+    UnknownMessage,
 }
 
 impl From<bincode::error::DecodeError> for DecodeError {
@@ -117,42 +132,26 @@ pub fn decode_client_limited(bytes: &[u8], limit: usize) -> Result<ClientMsg, De
     decode_with(bytes, limit.min(CLIENT_DECODE_LIMIT), client_config())
 }
 
-/// Decodes one server message; never panics, whatever the bytes.
+/// Decodes one server message; never panics, whatever the bytes. A
+/// snapshot's body is kept as bytes, for [`crate::mirror::Mirror::apply`].
 pub fn decode_server(bytes: &[u8]) -> Result<ServerMsg, DecodeError> {
-    if bytes.len() <= SERVER_DECODE_LIMIT
-        && let Some(snapshot) = decode_snapshot(bytes)
-    {
-        return snapshot.map(ServerMsg::Snapshot);
+    if bytes.len() > SERVER_DECODE_LIMIT {
+        return Err(DecodeError::TooLarge {
+            len: bytes.len(),
+            limit: SERVER_DECODE_LIMIT,
+        });
     }
-    decode_with(bytes, SERVER_DECODE_LIMIT, server_config())
-}
-
-/// A snapshot's delta read by [`EntityDelta::read_wire`], its other fields
-/// by bincode: the same result as the serde path, value or error (tests
-/// compare the two), for a fraction of the cost. `None` if `bytes` does not
-/// start with the snapshot tag.
-fn decode_snapshot(bytes: &[u8]) -> Option<Result<Snapshot, DecodeError>> {
     let mut r = SliceReader::new(bytes);
-    if !matches!(is_snapshot(&mut r), Ok(true)) {
-        return None;
-    }
-    let mut read = || -> Result<Snapshot, DecodeError> {
+    if matches!(is_snapshot(&mut r), Ok(true)) {
         let head = read_snapshot_header(&mut r)?;
-        let delta = EntityDelta::read_wire(&mut r)?;
-        let rest = &bytes[r.position()..];
-        let (events, used) = bincode::serde::decode_from_slice(rest, server_config())?;
-        if used != rest.len() {
-            return Err(DecodeError::TrailingBytes);
-        }
-        Ok(Snapshot {
+        return Ok(ServerMsg::Snapshot(Snapshot {
             tick: head.tick,
             base_tick: head.base_tick,
             ack_input_seq: head.ack_input_seq,
-            delta,
-            events,
-        })
-    };
-    Some(read())
+            body: r.rest().to_vec(),
+        }));
+    }
+    decode_with(bytes, SERVER_DECODE_LIMIT, server_config())
 }
 
 /// Reads a server message's tag: whether it is a snapshot.
@@ -160,7 +159,7 @@ fn is_snapshot(r: &mut SliceReader<'_>) -> Result<bool, DecodeError> {
     Ok(r.u32()? == SNAPSHOT_VARIANT)
 }
 
-/// Reads the fields after a snapshot's tag, up to its delta.
+/// Reads the fields after a snapshot's tag, up to its body.
 fn read_snapshot_header(r: &mut SliceReader<'_>) -> Result<SnapshotHeader, DecodeError> {
     Ok(SnapshotHeader {
         tick: Tick(r.u32()?),
@@ -226,385 +225,207 @@ pub fn server_to_vec(msg: &ServerMsg) -> Result<Vec<u8>, EncodeError> {
     Ok(out)
 }
 
-/// Snapshot encoding in parts, so that a delta shared by many clients is
-/// encoded once.
-///
-/// `ServerMsg::Snapshot` is the concatenation of [`snapshot_head`], the
-/// delta ([`delta_body`]) and [`snapshot_tail`]; a test checks that the
-/// parts equal the whole.
-pub mod parts {
-    use super::*;
-    use crate::delta::{EncodedDelta, EncodedUpdates, WriteDeltaError};
-    use crate::quant::NetEntity;
+/// The descriptor's bytes (bincode), as [`Schema::hash`] hashes them.
+pub fn schema_to_vec(schema: &Schema) -> Vec<u8> {
+    bincode::serde::encode_to_vec(schema, config::standard()).expect("a schema always encodes")
+}
 
-    /// Appends the variant tag and the per-client header fields.
-    pub fn snapshot_head(
-        tick: Tick,
-        base_tick: Tick,
-        ack_input_seq: u32,
-        out: &mut Vec<u8>,
-    ) -> Result<(), EncodeError> {
-        let head = (SNAPSHOT_VARIANT, tick, base_tick, ack_input_seq);
-        bincode::serde::encode_into_std_write(head, out, config::standard())?;
-        Ok(())
-    }
-
-    /// Appends an encoded delta (through [`EntityDelta::write_wire`], the
-    /// same bytes as bincode's, written directly).
-    pub fn delta_body(delta: &EntityDelta, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        delta.write_wire(out).map_err(|_| unordered())
-    }
-
-    /// Appends the delta from `base` to `cur` with updates copied from
-    /// `updates` (see [`EncodedUpdates::write_delta`]; `cur[k]` is the
-    /// updates' newer view's entity `at[k]`). `Ok(false)`, with nothing
-    /// written, when `base` was not taken from the updates' older view:
-    /// then [`delta_body`] it is.
-    pub fn encoded_delta_body(
-        updates: &EncodedUpdates,
-        base: &[NetEntity],
-        cur: &[NetEntity],
-        at: &[u32],
-        scratch: &mut EncodedDelta,
-        out: &mut Vec<u8>,
-    ) -> Result<bool, EncodeError> {
-        match updates.write_delta(base, cur, at, scratch, out) {
-            Ok(()) => Ok(true),
-            Err(WriteDeltaError::NotInOlderView(_)) => Ok(false),
-            Err(WriteDeltaError::Unordered(_)) => Err(unordered()),
+/// Appends the fields of an input or a message: every slot in order, as
+/// the change from zero (a numeric slot's zigzag varint, a string's length
+/// and bytes), without a mask.
+pub fn encode_fields(layout: &Layout, values: &[u32], strings: &[Arc<str>], out: &mut Vec<u8>) {
+    let max = layout.max_bytes;
+    varint::append(out, max, |w| {
+        for (slot, &v) in layout.slots.iter().zip(values) {
+            if slot.is_str() {
+                let s = strings.get(v as usize).map_or("", |s| s);
+                w.len(s.len());
+                w.slice(s.as_bytes());
+            } else {
+                w.u32(slot.zigzag_delta(0, v));
+            }
         }
-    }
+    });
+}
 
-    fn unordered() -> EncodeError {
-        EncodeError(bincode::error::EncodeError::Other(
-            "entity ids must be non-zero and strictly ascending",
-        ))
-    }
+/// Decoded fields of an input or a message: slots and their strings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Fields {
+    /// Numeric slots (string slots index `strings`).
+    pub values: Vec<u32>,
+    /// The strings.
+    pub strings: Vec<Arc<str>>,
+}
 
-    /// Appends the event list that closes a snapshot.
-    pub fn snapshot_tail(events: &[ServerEvent], out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        bincode::serde::encode_into_std_write(events, out, config::standard())?;
-        Ok(())
+impl Fields {
+    /// A reader for the game's types.
+    pub fn reader(&self) -> SlotReader<'_> {
+        SlotReader::new(&self.values, &self.strings)
     }
 }
 
-#[cfg(test)]
-mod tests {
+/// Reads fields written by [`encode_fields`] into `out` (appending), every
+/// value checked against its field's range; the bytes must be exactly the
+/// fields.
+pub fn decode_fields(layout: &Layout, bytes: &[u8], out: &mut Fields) -> Result<(), DecodeError> {
+    let mut r = SliceReader::new(bytes);
+    read_fields(layout, &mut r, out)?;
+    if r.remaining() != 0 {
+        return Err(DecodeError::TrailingBytes);
+    }
+    Ok(())
+}
+
+fn read_fields(
+    layout: &Layout,
+    r: &mut SliceReader<'_>,
+    out: &mut Fields,
+) -> Result<(), DecodeError> {
+    for (i, slot) in layout.slots.iter().enumerate() {
+        let out_of_range = DecodeError::OutOfRange { field: i as u16 };
+        if slot.is_str() {
+            let len = r.len()?;
+            if len as i64 > slot.max {
+                return Err(out_of_range);
+            }
+            let s = std::str::from_utf8(r.take(len)?).map_err(|_| DecodeError::InvalidUtf8)?;
+            out.values.push(out.strings.len() as u32);
+            out.strings.push(s.into());
+        } else {
+            let v = slot.apply_zigzag(0, r.u32()?).ok_or(out_of_range)?;
+            if !slot.check(v) {
+                return Err(out_of_range);
+            }
+            out.values.push(v);
+        }
+    }
+    Ok(())
+}
+
+/// Encodes a value of a `Replicate` type (an input) by its own fields.
+#[derive(Debug)]
+pub struct FieldCodec {
+    layout: Layout,
+}
+
+impl FieldCodec {
+    /// The codec of `T`'s fields.
+    pub fn of<T: Replicate>() -> Self {
+        FieldCodec {
+            layout: Layout::new(T::NAME, &T::fields()).unwrap_or_default(),
+        }
+    }
+
+    /// `value`'s fields, encoded.
+    pub fn encode<T: Replicate>(&self, value: &T) -> Vec<u8> {
+        let (mut values, mut strings) = (Vec::new(), Vec::new());
+        value.write(&mut SlotWriter::new(&mut values, &mut strings));
+        let mut out = Vec::new();
+        encode_fields(&self.layout, &values, &strings, &mut out);
+        out
+    }
+
+    /// A `T` from its encoded fields, checked.
+    pub fn decode<T: Replicate>(&self, bytes: &[u8]) -> Result<T, DecodeError> {
+        let mut f = Fields::default();
+        decode_fields(&self.layout, bytes, &mut f)?;
+        Ok(T::read(&mut f.reader()))
+    }
+}
+
+/// An input message: `seq` and `input`'s fields.
+pub fn input_msg<T: Replicate>(seq: u32, input: &T) -> ClientMsg {
+    ClientMsg::Input(InputMsg {
+        seq,
+        fields: FieldCodec::of::<T>().encode(input),
+    })
+}
+
+/// The layouts of a message set's types.
+pub fn message_layouts<M: MessageSet>() -> Vec<Layout> {
+    M::types()
+        .iter()
+        .map(|m| Layout::new(&m.name, &m.fields).unwrap_or_default())
+        .collect()
+}
+
+/// Encodes a game message: its type index, then its fields.
+pub fn encode_message<M: MessageSet>(layouts: &[Layout], msg: &M) -> GameMsg {
+    let (mut values, mut strings) = (Vec::new(), Vec::new());
+    let ty = msg.write(&mut SlotWriter::new(&mut values, &mut strings));
+    let mut out = Vec::new();
+    varint::append(&mut out, varint::MAX_U32, |w| w.u32(u32::from(ty)));
+    if let Some(layout) = layouts.get(usize::from(ty)) {
+        encode_fields(layout, &values, &strings, &mut out);
+    }
+    GameMsg(out)
+}
+
+/// Decodes a game message's type and fields (appended to `out`).
+pub fn decode_message(
+    layouts: &[Layout],
+    bytes: &[u8],
+    out: &mut Fields,
+) -> Result<u16, DecodeError> {
+    let mut r = SliceReader::new(bytes);
+    let ty = read_message(layouts, &mut r, out)?;
+    if r.remaining() != 0 {
+        return Err(DecodeError::TrailingBytes);
+    }
+    Ok(ty)
+}
+
+/// Reads one message (type and fields) where it starts in `r`.
+pub(crate) fn read_message(
+    layouts: &[Layout],
+    r: &mut SliceReader<'_>,
+    out: &mut Fields,
+) -> Result<u16, DecodeError> {
+    let ty = u16::try_from(r.u32()?).map_err(|_| DecodeError::UnknownMessage)?;
+    let layout = layouts
+        .get(usize::from(ty))
+        .ok_or(DecodeError::UnknownMessage)?;
+    read_fields(layout, r, out)?;
+    Ok(ty)
+}
+
+/// A typed game message from its encoding.
+pub fn message_from<M: MessageSet>(layouts: &[Layout], msg: &GameMsg) -> Result<M, DecodeError> {
+    let mut f = Fields::default();
+    let ty = decode_message(layouts, &msg.0, &mut f)?;
+    M::read(ty, &mut f.reader()).ok_or(DecodeError::UnknownMessage)
+}
+
+/// Snapshot encoding in parts: the header, then the body the view writes
+/// (room state, entity delta; see `delta`), then the tail.
+pub mod parts {
     use super::*;
-    use crate::delta::{EntityUpdate, diff};
-    use crate::ids::{EntityId, PlayerId, RoomId, SessionToken};
-    use crate::protocol::{InputCmd, Snapshot, Welcome, WorldInfo};
-    use crate::quant::NetEntity;
-    use crate::testing::arb_transition;
-    use proptest::prelude::*;
 
-    fn arb_client_msg() -> impl Strategy<Value = ClientMsg> {
-        prop_oneof![
-            (
-                any::<u16>(),
-                ".{0,40}",
-                proptest::option::of(any::<[u8; 16]>()),
-                proptest::option::of(".{0,80}")
-            )
-                .prop_map(|(protocol_version, name, tok, auth_token)| {
-                    ClientMsg::Hello {
-                        protocol_version,
-                        name,
-                        resume_token: tok.map(SessionToken),
-                        auth_token,
-                    }
-                }),
-            (
-                any::<u32>(),
-                any::<f32>(),
-                any::<f32>(),
-                any::<f32>(),
-                any::<u8>()
-            )
-                .prop_map(|(seq, move_x, move_y, yaw, buttons)| ClientMsg::Input(
-                    InputCmd {
-                        seq,
-                        move_x,
-                        move_y,
-                        yaw,
-                        buttons
-                    }
-                )),
-            any::<u64>().prop_map(|client_time| ClientMsg::Ping { client_time }),
-            Just(ClientMsg::Leave),
-        ]
-    }
-
-    fn arb_events() -> impl Strategy<Value = Vec<ServerEvent>> {
-        proptest::collection::vec(
-            prop_oneof![
-                (any::<u32>(), any::<u32>(), "[a-z]{0,8}").prop_map(|(p, e, name)| {
-                    ServerEvent::PlayerJoined {
-                        player: PlayerId(p),
-                        entity: EntityId(e),
-                        name,
-                    }
-                }),
-                any::<u32>().prop_map(|p| ServerEvent::PlayerLeft {
-                    player: PlayerId(p)
-                }),
-            ],
-            0..4,
-        )
-    }
-
-    /// Client messages must compare equal after a round trip, NaN included.
-    fn same_client_msg(a: &ClientMsg, b: &ClientMsg) -> bool {
-        match (a, b) {
-            (ClientMsg::Input(x), ClientMsg::Input(y)) => {
-                x.seq == y.seq
-                    && x.buttons == y.buttons
-                    && x.move_x.to_bits() == y.move_x.to_bits()
-                    && x.move_y.to_bits() == y.move_y.to_bits()
-                    && x.yaw.to_bits() == y.yaw.to_bits()
-            }
-            _ => a == b,
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn client_messages_round_trip(msg in arb_client_msg()) {
-            let bytes = client_to_vec(&msg).expect("client messages always encode");
-            let back = decode_client(&bytes).expect("an encoded message should decode");
-            prop_assert!(same_client_msg(&msg, &back), "{msg:?} != {back:?}");
-        }
-
-        #[test]
-        fn snapshots_round_trip(
-            (base, cur) in arb_transition(),
-            tick in any::<u32>(),
-            base_tick in any::<u32>(),
-            ack in any::<u32>(),
-            events in arb_events(),
-        ) {
-            let mut delta = EntityDelta::default();
-            diff(&base, &cur, &mut delta);
-            let msg = ServerMsg::Snapshot(Snapshot {
-                tick: Tick(tick),
-                base_tick: Tick(base_tick),
-                ack_input_seq: ack,
-                delta,
-                events,
-            });
-            let bytes = server_to_vec(&msg).expect("a diff's delta should encode");
-            prop_assert_eq!(decode_server(&bytes).expect("an encoded snapshot should decode"), msg);
-        }
-
-        #[test]
-        fn snapshot_parts_equal_the_whole(
-            (base, cur) in arb_transition(),
-            tick in any::<u32>(),
-            ack in any::<u32>(),
-            events in arb_events(),
-        ) {
-            let mut delta = EntityDelta::default();
-            diff(&base, &cur, &mut delta);
-            let mut parts_bytes = Vec::new();
-            parts::snapshot_head(Tick(tick), Tick(tick.wrapping_sub(1)), ack, &mut parts_bytes).unwrap();
-            parts::delta_body(&delta, &mut parts_bytes).unwrap();
-            parts::snapshot_tail(&events, &mut parts_bytes).unwrap();
-            let whole = server_to_vec(&ServerMsg::Snapshot(Snapshot {
-                tick: Tick(tick),
-                base_tick: Tick(tick.wrapping_sub(1)),
-                ack_input_seq: ack,
-                delta,
-                events,
-            }))
-            .unwrap();
-            prop_assert_eq!(parts_bytes, whole);
-        }
-
-        #[test]
-        fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-            let _ = decode_client(&bytes);
-            let _ = decode_server(&bytes);
-        }
-
-        #[test]
-        fn decoding_mutated_messages_never_panics(
-            msg in arb_client_msg(),
-            (base, cur) in arb_transition(),
-            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
-            cut in any::<prop::sample::Index>(),
-        ) {
-            let mut delta = EntityDelta::default();
-            diff(&base, &cur, &mut delta);
-            let snap = ServerMsg::Snapshot(Snapshot { delta, ..Snapshot::default() });
-            for mut bytes in [client_to_vec(&msg).unwrap(), server_to_vec(&snap).unwrap()] {
-                for (at, xor) in &flips {
-                    let i = at.index(bytes.len());
-                    bytes[i] ^= xor;
-                }
-                let _ = decode_client(&bytes);
-                let _ = decode_server(&bytes);
-                bytes.truncate(cut.index(bytes.len() + 1));
-                let _ = decode_client(&bytes);
-                let _ = decode_server(&bytes);
-            }
-        }
-    }
-
-    /// The serde path `decode_server` takes for everything but snapshots.
-    fn decode_server_by_serde(bytes: &[u8]) -> Result<ServerMsg, DecodeError> {
-        decode_with(bytes, SERVER_DECODE_LIMIT, server_config())
-    }
-
-    proptest! {
-        #[test]
-        fn snapshots_decode_exactly_as_the_serde_path_decodes_them(
-            (base, cur) in arb_transition(),
-            (tick, base_tick, ack) in (any::<u32>(), any::<u32>(), any::<u32>()),
-            events in arb_events(),
-            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
-            cut in any::<prop::sample::Index>(),
-        ) {
-            let mut delta = EntityDelta::default();
-            diff(&base, &cur, &mut delta);
-            let snap = Snapshot { tick: Tick(tick), base_tick: Tick(base_tick), ack_input_seq: ack, delta, events };
-            let mut bytes = server_to_vec(&ServerMsg::Snapshot(snap.clone())).unwrap();
-            prop_assert_eq!(decode_server(&bytes), Ok(ServerMsg::Snapshot(snap)));
-            // Damaged: the same value or the same error as serde, flip by flip.
-            for (at, xor) in &flips {
-                let i = at.index(bytes.len());
-                bytes[i] ^= xor;
-                prop_assert_eq!(decode_server(&bytes), decode_server_by_serde(&bytes));
-            }
-            bytes.truncate(cut.index(bytes.len() + 1));
-            prop_assert_eq!(decode_server(&bytes), decode_server_by_serde(&bytes));
-            bytes.push(0);
-            prop_assert_eq!(decode_server(&bytes), decode_server_by_serde(&bytes));
-        }
-    }
-
-    #[test]
-    fn huge_length_prefixes_are_refused_without_allocating() {
-        // Hello with a name length of u64::MAX (varint tag 253 + 8 bytes).
-        let mut bytes = vec![0u8, 1, 253];
-        bytes.extend_from_slice(&u64::MAX.to_le_bytes());
-        assert!(decode_client(&bytes).is_err());
-        // A snapshot claiming 2^32-1 removed ids.
-        let mut bytes = vec![1u8, 1, 0, 0, 252];
-        bytes.extend_from_slice(&u32::MAX.to_le_bytes());
-        assert!(decode_server(&bytes).is_err());
-    }
-
-    #[test]
-    fn snapshot_headers_can_be_read_alone() {
-        let snap = Snapshot {
-            tick: Tick(70_000),
-            base_tick: Tick(69_999),
-            ack_input_seq: 5,
-            ..Snapshot::default()
-        };
-        let bytes = server_to_vec(&ServerMsg::Snapshot(snap)).unwrap();
-        let header = peek_snapshot_header(&bytes)
-            .unwrap()
-            .expect("a snapshot has a header");
-        assert_eq!(
-            header,
-            SnapshotHeader {
-                tick: Tick(70_000),
-                base_tick: Tick(69_999),
-                ack_input_seq: 5
-            }
-        );
-        let pong = server_to_vec(&ServerMsg::Pong {
-            client_time: 1,
-            server_tick: Tick(2),
-        })
-        .unwrap();
-        assert_eq!(peek_snapshot_header(&pong), Ok(None));
-        assert!(peek_snapshot_header(&bytes[..3]).is_err());
-    }
-
-    #[test]
-    fn trailing_bytes_are_refused() {
-        let mut bytes = client_to_vec(&ClientMsg::Leave).unwrap();
-        bytes.push(0);
-        assert_eq!(decode_client(&bytes), Err(DecodeError::TrailingBytes));
-    }
-
-    #[test]
-    fn oversized_messages_are_refused_before_decoding() {
-        let bytes = vec![0u8; CLIENT_DECODE_LIMIT + 1];
-        assert!(matches!(
-            decode_client(&bytes),
-            Err(DecodeError::TooLarge { .. })
-        ));
-    }
-
-    #[test]
-    fn unknown_tags_are_named_as_such() {
-        assert_eq!(decode_client(&[9]), Err(DecodeError::UnknownVariant));
-    }
-
-    #[test]
-    fn non_canonical_updates_are_refused() {
-        // Snapshot header, no removed, one update of entity 1 whose mask says
-        // "x changed" but whose dx is 0.
-        let bytes = [
-            1u8, 1, 0, 0, /* removed */ 0, /* updated */ 1, 1, 0b1, 0,
-            /* spawned */ 0, /* events */ 0,
-        ];
-        assert_eq!(decode_server(&bytes), Err(DecodeError::Malformed));
-        let good = [1u8, 1, 0, 0, 0, 1, 1, 0b1, 2, 0, 0];
-        let ServerMsg::Snapshot(s) =
-            decode_server(&good).expect("a canonical update should decode")
-        else {
-            panic!("expected a snapshot");
-        };
-        assert_eq!(
-            s.delta.updated,
-            vec![EntityUpdate {
-                id: EntityId(1),
-                dx: 1,
-                ..Default::default()
-            }]
-        );
-    }
-
-    #[test]
-    fn unsorted_deltas_do_not_encode() {
-        let e = |id| NetEntity {
-            id: EntityId(id),
-            x: 0,
-            y: 0,
-            vx: 0,
-            vy: 0,
-            yaw: 0,
-        };
-        let delta = EntityDelta {
-            spawned: vec![e(5), e(2)],
-            ..EntityDelta::default()
-        };
-        let msg = ServerMsg::Snapshot(Snapshot {
-            delta,
-            ..Snapshot::default()
+    /// Appends the variant tag and the per-client header fields.
+    pub fn snapshot_head(tick: Tick, base_tick: Tick, ack_input_seq: u32, out: &mut Vec<u8>) {
+        varint::append(out, 4 * varint::MAX_U32, |w| {
+            w.u32(SNAPSHOT_VARIANT);
+            w.u32(tick.0);
+            w.u32(base_tick.0);
+            w.u32(ack_input_seq);
         });
-        assert!(server_to_vec(&msg).is_err());
     }
 
-    #[test]
-    fn welcome_round_trips() {
-        let msg = ServerMsg::Welcome(Welcome {
-            player: PlayerId(3),
-            entity: EntityId(70_000),
-            room: RoomId(1),
-            tick_rate: 30,
-            tick: Tick(123_456),
-            session_token: SessionToken([7; 16]),
-            world: WorldInfo {
-                size: 1000.0,
-                view_radius: 300.0,
-                move_speed: 200.0,
-            },
+    /// Appends the events (bincode) and the game messages (a count, then
+    /// each message's bytes) that close a snapshot.
+    pub fn snapshot_tail(
+        events: &[ServerEvent],
+        messages: &[&[u8]],
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
+        bincode::serde::encode_into_std_write(events, out, config::standard())?;
+        let n: usize = messages.iter().map(|m| m.len()).sum();
+        varint::append(out, varint::MAX_LEN + n, |w| {
+            w.len(messages.len());
+            for m in messages {
+                w.slice(m);
+            }
         });
-        assert_eq!(decode_server(&server_to_vec(&msg).unwrap()).unwrap(), msg);
+        Ok(())
     }
 }

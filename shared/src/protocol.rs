@@ -3,14 +3,17 @@
 //! The byte-level format of every type here is specified in `docs/PROTOCOL.md`;
 //! encoding and decoding happen only in [`crate::codec`].
 
-use crate::delta::EntityDelta;
 use crate::ids::{EntityId, PlayerId, RoomId, SessionToken, Tick};
+use crate::schema::Schema;
 use serde::{Deserialize, Serialize};
 
 /// Bumped on every incompatible change to the messages or their encoding.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 /// The WebSocket subprotocol a client must offer (`Sec-WebSocket-Protocol`).
-pub const SUBPROTOCOL: &str = "snapwire.v1";
+pub const SUBPROTOCOL: &str = "snapwire.v2";
+/// Subprotocols of earlier versions: accepted at the upgrade, so that their
+/// `Hello` can be refused with a close code that names both versions.
+pub const OLD_SUBPROTOCOLS: &[&str] = &["snapwire.v1"];
 /// The HTTP path of the game endpoint.
 pub const PLAY_PATH: &str = "/play";
 /// Longest display name accepted in `Hello`, in UTF-8 bytes.
@@ -35,7 +38,7 @@ pub enum ClientMsg {
         auth_token: Option<String>,
     },
     /// The player's controls for one tick.
-    Input(InputCmd),
+    Input(InputMsg),
     /// Round-trip probe; answered with [`ServerMsg::Pong`].
     Ping {
         /// Any client clock value; echoed back untouched.
@@ -43,54 +46,26 @@ pub enum ClientMsg {
     },
     /// The player leaves on purpose; the server removes the entity at once.
     Leave,
+    /// A reliable message to the game (chat, "buy", "ready"), delivered to
+    /// its handler inside the tick, in arrival order.
+    Message(GameMsg),
 }
 
-/// One tick's worth of a player's controls.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct InputCmd {
+/// One tick's controls: the game's input, encoded by its descriptor.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputMsg {
     /// Increases by one per input; the server echoes the last applied one in
-    /// `Snapshot::ack_input_seq` so the client can reconcile its prediction.
+    /// the snapshot's `ack_input_seq` so the client can reconcile its
+    /// prediction.
     pub seq: u32,
-    /// Move direction, x component; the vector is clamped to length 1.
-    pub move_x: f32,
-    /// Move direction, y component.
-    pub move_y: f32,
-    /// Facing in radians, any finite value (wraps).
-    pub yaw: f32,
-    /// Game-defined button bits.
-    pub buttons: u8,
+    /// The input's fields (see [`crate::codec::encode_fields`]).
+    pub fields: Vec<u8>,
 }
 
-/// Why an input was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum InputError {
-    /// A NaN or infinite value, which would poison the simulation.
-    #[error("non-finite input value")]
-    NonFinite,
-}
-
-impl InputCmd {
-    /// Checks the values and clamps the move vector to length 1.
-    pub fn sanitised(self) -> Result<InputCmd, InputError> {
-        if !(self.move_x.is_finite() && self.move_y.is_finite() && self.yaw.is_finite()) {
-            return Err(InputError::NonFinite);
-        }
-        let len_sq = self.move_x * self.move_x + self.move_y * self.move_y;
-        if len_sq > 1.0 {
-            // Finite components can still overflow to an infinite length.
-            if !len_sq.is_finite() {
-                return Err(InputError::NonFinite);
-            }
-            let len = len_sq.sqrt();
-            return Ok(InputCmd {
-                move_x: self.move_x / len,
-                move_y: self.move_y / len,
-                ..self
-            });
-        }
-        Ok(self)
-    }
-}
+/// A game message, encoded by its descriptor: its type index, then its
+/// fields (see [`crate::codec::encode_message`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GameMsg(pub Vec<u8>);
 
 /// A message from the server to a client.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -113,6 +88,11 @@ pub enum ServerMsg {
         /// Short, human-readable reason; also the close frame's reason.
         reason: String,
     },
+    /// The game's schema descriptor, sent once, right after `Welcome`.
+    Schema(Schema),
+    /// A game message sent on its own, at once, rather than with the next
+    /// snapshot (the game asked for it).
+    Message(GameMsg),
 }
 
 /// Index of [`ServerMsg::Snapshot`] among the variants, as encoded on the wire.
@@ -135,6 +115,9 @@ pub struct Welcome {
     pub session_token: SessionToken,
     /// The room's constants.
     pub world: WorldInfo,
+    /// [`Schema::hash`] of the game's descriptor (sent next), for a client
+    /// built against the game's own types to check that they match.
+    pub schema_hash: u64,
 }
 
 /// Constants of a room's world that a client needs to predict and to render.
@@ -144,12 +127,14 @@ pub struct WorldInfo {
     pub size: f32,
     /// Radius within which the client sees other entities; 0 means everything.
     pub view_radius: f32,
-    /// Movement speed at full input, world units per second.
-    pub move_speed: f32,
 }
 
 /// What changed in a client's view since the snapshot it was last sent.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// Its body (room state, entity delta, events, messages) can only be read
+/// against the client's mirror and the game's schema:
+/// [`crate::mirror::Mirror::apply`] does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Snapshot {
     /// The tick this snapshot shows.
     pub tick: Tick,
@@ -158,10 +143,33 @@ pub struct Snapshot {
     pub base_tick: Tick,
     /// The last input `seq` the server applied for this player (0 before any).
     pub ack_input_seq: u32,
-    /// Entities removed, changed and added since `base_tick`.
-    pub delta: EntityDelta,
-    /// Reliable events since the previous snapshot to this client, in order.
-    pub events: Vec<ServerEvent>,
+    /// Everything after the header, as sent.
+    pub body: Vec<u8>,
+}
+
+/// The header and the body's raw bytes, as they are on the wire.
+impl Serialize for Snapshot {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = s.serialize_tuple(3 + self.body.len())?;
+        t.serialize_element(&self.tick)?;
+        t.serialize_element(&self.base_tick)?;
+        t.serialize_element(&self.ack_input_seq)?;
+        for b in &self.body {
+            t.serialize_element(b)?;
+        }
+        t.end()
+    }
+}
+
+/// Snapshots are read by [`crate::codec::decode_server`] itself, never
+/// through serde: their length is the message's.
+impl<'de> Deserialize<'de> for Snapshot {
+    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        Err(serde::de::Error::custom(
+            "snapshots are decoded by the codec",
+        ))
+    }
 }
 
 /// Something that happened in the room, delivered exactly once, in order.
@@ -279,55 +287,4 @@ pub mod close {
     /// Reason sent with [`POLICY_VIOLATION`] to a client whose reliable events
     /// piled up because it stopped reading.
     pub const REASON_LAGGING: &str = "too far behind";
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_move_vectors_are_clamped_to_unit_length() {
-        let cmd = InputCmd {
-            move_x: 3.0,
-            move_y: 4.0,
-            ..InputCmd::default()
-        }
-        .sanitised()
-        .expect("finite input should be accepted");
-        assert!((cmd.move_x - 0.6).abs() < 1e-6);
-        assert!((cmd.move_y - 0.8).abs() < 1e-6);
-    }
-
-    #[test]
-    fn short_move_vectors_are_kept() {
-        let input = InputCmd {
-            move_x: 0.3,
-            move_y: -0.4,
-            yaw: 12.0,
-            ..InputCmd::default()
-        };
-        assert_eq!(input.sanitised(), Ok(input));
-    }
-
-    #[test]
-    fn non_finite_values_are_refused() {
-        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
-            let x = InputCmd {
-                move_x: bad,
-                ..InputCmd::default()
-            };
-            let yaw = InputCmd {
-                yaw: bad,
-                ..InputCmd::default()
-            };
-            assert_eq!(x.sanitised(), Err(InputError::NonFinite));
-            assert_eq!(yaw.sanitised(), Err(InputError::NonFinite));
-        }
-        let huge = InputCmd {
-            move_x: f32::MAX,
-            move_y: f32::MAX,
-            ..InputCmd::default()
-        };
-        assert_eq!(huge.sanitised(), Err(InputError::NonFinite));
-    }
 }

@@ -21,6 +21,7 @@ const SINGLE_BYTE_MAX: u8 = 250;
 /// The most bytes [`SliceWriter::u32`] and [`SliceWriter::i32`] write.
 pub(crate) const MAX_U32: usize = 5;
 /// The most bytes [`SliceWriter::u16`] and [`SliceWriter::i16`] write.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const MAX_U16: usize = 3;
 /// The most bytes [`SliceWriter::len`] writes.
 pub(crate) const MAX_LEN: usize = 9;
@@ -63,11 +64,6 @@ impl SliceWriter<'_> {
         self.slice(&b);
     }
 
-    /// Bytes written so far.
-    pub(crate) fn position(&self) -> usize {
-        self.pos
-    }
-
     /// Raw bytes, copied as they are (already encoded values).
     pub(crate) fn slice(&mut self, b: &[u8]) {
         self.buf[self.pos..self.pos + b.len()].copy_from_slice(b);
@@ -79,6 +75,7 @@ impl SliceWriter<'_> {
         self.bytes([v]);
     }
 
+    #[cfg_attr(not(test), allow(dead_code))] // bincode's, tested against it
     pub(crate) fn u16(&mut self, v: u16) {
         if v <= u16::from(SINGLE_BYTE_MAX) {
             self.u8(v as u8);
@@ -111,10 +108,22 @@ impl SliceWriter<'_> {
         }
     }
 
+    /// A `u64` (the same encoding as a length).
+    pub(crate) fn u64(&mut self, v: u64) {
+        if let Ok(v) = u32::try_from(v) {
+            self.u32(v);
+        } else {
+            self.u8(U64_MARKER);
+            self.bytes(v.to_le_bytes());
+        }
+    }
+
+    #[cfg_attr(not(test), allow(dead_code))] // bincode's, tested against it
     pub(crate) fn i16(&mut self, v: i16) {
         self.u16(((v << 1) ^ (v >> 15)) as u16);
     }
 
+    #[cfg_attr(not(test), allow(dead_code))] // bincode's, tested against it
     pub(crate) fn i32(&mut self, v: i32) {
         self.u32(((v << 1) ^ (v >> 31)) as u32);
     }
@@ -144,6 +153,7 @@ impl<'a> SliceReader<'a> {
     }
 
     /// Bytes consumed so far.
+    #[cfg_attr(not(test), allow(dead_code))] // bincode's, tested against it
     pub(crate) fn position(&self) -> usize {
         self.pos
     }
@@ -167,6 +177,7 @@ impl<'a> SliceReader<'a> {
         Ok(self.bytes::<1>()?[0])
     }
 
+    #[cfg_attr(not(test), allow(dead_code))] // bincode's, tested against it
     pub(crate) fn u16(&mut self) -> Result<u16, ReadError> {
         match self.u8()? {
             b @ 0..=SINGLE_BYTE_MAX => Ok(u16::from(b)),
@@ -186,21 +197,42 @@ impl<'a> SliceReader<'a> {
 
     /// A sequence length (a `u64`, which must fit a `usize`).
     pub(crate) fn len(&mut self) -> Result<usize, ReadError> {
-        let v = match self.u8()? {
+        usize::try_from(self.u64()?).map_err(|_| ReadError::Malformed)
+    }
+
+    /// A `u64`.
+    pub(crate) fn u64(&mut self) -> Result<u64, ReadError> {
+        Ok(match self.u8()? {
             b @ 0..=SINGLE_BYTE_MAX => u64::from(b),
             U16_MARKER => u64::from(u16::from_le_bytes(self.bytes()?)),
             U32_MARKER => u64::from(u32::from_le_bytes(self.bytes()?)),
             U64_MARKER => u64::from_le_bytes(self.bytes()?),
             _ => return Err(ReadError::Malformed),
-        };
-        usize::try_from(v).map_err(|_| ReadError::Malformed)
+        })
     }
 
+    /// `n` raw bytes.
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], ReadError> {
+        let end = self.pos.checked_add(n).ok_or(ReadError::Truncated)?;
+        let b = self.buf.get(self.pos..end).ok_or(ReadError::Truncated)?;
+        self.pos = end;
+        Ok(b)
+    }
+
+    /// What is left, consumed.
+    pub(crate) fn rest(&mut self) -> &'a [u8] {
+        let b = &self.buf[self.pos..];
+        self.pos = self.buf.len();
+        b
+    }
+
+    #[cfg_attr(not(test), allow(dead_code))] // bincode's, tested against it
     pub(crate) fn i16(&mut self) -> Result<i16, ReadError> {
         let n = self.u16()?;
         Ok(((n >> 1) as i16) ^ -((n & 1) as i16))
     }
 
+    #[cfg_attr(not(test), allow(dead_code))] // bincode's, tested against it
     pub(crate) fn i32(&mut self) -> Result<i32, ReadError> {
         let n = self.u32()?;
         Ok(((n >> 1) as i32) ^ -((n & 1) as i32))

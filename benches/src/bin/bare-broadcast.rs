@@ -22,11 +22,10 @@ use anyhow::Context;
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use snapwire_shared::codec;
-use snapwire_shared::delta::EntityDelta;
 use snapwire_shared::protocol::{SUBPROTOCOL, close};
 use snapwire_shared::{
-    ClientMsg, EntityId, PlayerId, RoomId, ServerEvent, ServerMsg, SessionToken, Snapshot, Tick,
-    Welcome, WorldInfo,
+    ClientMsg, EntityId, PlayerId, RoomId, ServerEvent, ServerMsg, SessionToken, Tick, Welcome,
+    WorldInfo,
 };
 use std::io::ErrorKind;
 use std::net::SocketAddr;
@@ -67,26 +66,27 @@ enum Mode {
 
 /// The payload for `tick`: a complete, empty snapshot padded to `size`.
 fn payload(tick: Tick, size: usize) -> Bytes {
-    let snapshot = |pad: usize| Snapshot {
-        tick,
-        base_tick: Tick::NONE,
-        ack_input_seq: 0,
-        delta: EntityDelta::default(),
-        events: vec![ServerEvent::PlayerJoined {
+    // No room state, no entities (empty state change and delta lists), one
+    // event carrying the padding, no game messages.
+    let snapshot = |pad: usize| {
+        let mut out = Vec::new();
+        codec::parts::snapshot_head(tick, Tick::NONE, 0, &mut out);
+        out.extend_from_slice(&[0, 0, 0, 0]);
+        let events = [ServerEvent::PlayerJoined {
             player: PlayerId(1),
             entity: EntityId(1),
             name: "x".repeat(pad),
-        }],
+        }];
+        codec::parts::snapshot_tail(&events, &[], &mut out).expect("encodes");
+        out
     };
-    let bare = codec::server_to_vec(&ServerMsg::Snapshot(snapshot(0)))
-        .expect("encodes")
-        .len();
+    let bare = snapshot(0).len();
     let mut pad = size.saturating_sub(bare);
     // The name's length prefix grows by two bytes past 250.
-    let mut bytes = codec::server_to_vec(&ServerMsg::Snapshot(snapshot(pad))).expect("encodes");
+    let mut bytes = snapshot(pad);
     while bytes.len() > size && pad > 0 {
         pad -= 1;
-        bytes = codec::server_to_vec(&ServerMsg::Snapshot(snapshot(pad))).expect("encodes");
+        bytes = snapshot(pad);
     }
     Bytes::from(bytes)
 }
@@ -140,8 +140,8 @@ async fn join(stream: TcpStream, tick_rate: u16) -> Option<Ws> {
         world: WorldInfo {
             size: 1000.0,
             view_radius: 0.0,
-            move_speed: 200.0,
         },
+        schema_hash: 0,
     });
     let welcome = codec::server_to_vec(&welcome).expect("encodes");
     ws.send(Message::Binary(welcome.into())).await.ok()?;

@@ -1,7 +1,7 @@
 //! The HTTP side of the WebSocket upgrade: path, origin and subprotocol
 //! checks.
 
-use snapwire_shared::protocol::{PLAY_PATH, SUBPROTOCOL};
+use snapwire_shared::protocol::{OLD_SUBPROTOCOLS, PLAY_PATH, SUBPROTOCOL};
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode, header};
 
@@ -30,7 +30,9 @@ pub(crate) fn origin_allowed_value(origin: &HeaderValue, allowed: &[String]) -> 
 }
 
 /// Accepts an upgrade to `/play` from an allowed origin that offers the
-/// `snapwire.v1` subprotocol, and answers it with that subprotocol; refuses
+/// `snapwire.v2` subprotocol, and answers it with that subprotocol (an
+/// older version's is answered too, so that its `Hello` gets a close frame
+/// naming both versions rather than a bare HTTP error); refuses
 /// anything else with a plain HTTP error that says what was wrong. A refused
 /// origin (counted as a violation, unlike a client bug) sets
 /// `origin_refused`.
@@ -55,22 +57,26 @@ pub(crate) fn check_upgrade(
             "origin not allowed\n".to_owned(),
         ));
     }
-    let offered = req
+    let offered: Vec<&str> = req
         .headers()
         .get_all(header::SEC_WEBSOCKET_PROTOCOL)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|p| p.trim() == SUBPROTOCOL);
-    if !offered {
+        .map(str::trim)
+        .collect();
+    let chosen = std::iter::once(SUBPROTOCOL)
+        .chain(OLD_SUBPROTOCOLS.iter().copied())
+        .find(|p| offered.contains(p));
+    let Some(chosen) = chosen else {
         return Err(refuse(
             StatusCode::BAD_REQUEST,
             format!("missing WebSocket subprotocol: offer Sec-WebSocket-Protocol: {SUBPROTOCOL}\n"),
         ));
-    }
+    };
     resp.headers_mut().insert(
         header::SEC_WEBSOCKET_PROTOCOL,
-        HeaderValue::from_static(SUBPROTOCOL),
+        HeaderValue::from_static(chosen),
     );
     Ok(resp)
 }

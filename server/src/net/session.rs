@@ -14,13 +14,15 @@
 use super::connection::{Outcome, Ws, decode, read_failure, text_frame};
 use super::limits::TokenBucket;
 use super::listener::Shared;
+use crate::game::{Audience, Outgoing};
 use crate::metrics::Tally;
 use crate::room::frame::Frame;
-use crate::room::{Joined, PlayerKey, RoomCmd, Roster};
+use crate::room::{Event, Joined, PlayerKey, RoomCmd, Roster};
 use crate::stats::Violation;
 use crate::view::{ClientView, ViewScratch};
 use futures_util::{FutureExt, Sink, SinkExt, StreamExt};
 use snapwire_shared::codec;
+use snapwire_shared::protocol::GameMsg;
 use snapwire_shared::protocol::close;
 use snapwire_shared::{ClientMsg, PlayerId, ServerEvent, ServerMsg, Tick};
 use std::collections::VecDeque;
@@ -120,13 +122,16 @@ pub(super) struct Session {
     roster_sent: usize,
     /// Events waiting for the frame that reflects them, so that a
     /// `PlayerLeft` arrives in the same snapshot as the entity's removal.
-    pending_events: VecDeque<(Tick, ServerEvent)>,
+    pending_events: VecDeque<(Tick, Event)>,
     /// Most events `pending_events` may hold: the join roster plus the
     /// room's event buffer. Events arrive faster than they can leave only if
     /// the room changes by more than 64 players a tick for a long time.
     backlog_limit: usize,
     /// Events going out with the current snapshot.
     due_events: Vec<ServerEvent>,
+    /// Game messages going out with the current snapshot (those for the
+    /// viewers of an entity are checked against its view once built).
+    due_messages: Vec<Outgoing>,
     /// Client message rate limit.
     bucket: TokenBucket,
     /// When the client last sent anything (idle timeout).
@@ -165,6 +170,7 @@ impl Session {
             drain_notice: None,
             view: ClientView::new(cfg.view_radius),
             due_events: Vec::new(),
+            due_messages: Vec::new(),
             bucket: TokenBucket::new(cfg.input_rate, cfg.input_burst.max(1.0)),
             last_heard: now,
             last_pong: now,
@@ -220,7 +226,11 @@ impl Session {
         let resumed = self.joined.resumed;
         info!(%peer, %player, %room, entity = %self.joined.welcome.entity, resumed, "player joined");
         let welcome = ServerMsg::Welcome(self.joined.welcome.clone());
-        self.encode_and_write(ws, &welcome).await
+        self.encode_and_write(ws, &welcome).await?;
+        // The descriptor, encoded once per game.
+        let schema = self.shared.config.game.schema_msg();
+        self.write(ws, Message::Binary(Bytes::copy_from_slice(schema)))
+            .await
     }
 
     /// Ends the session: says why to the client (in-band, before the close
@@ -437,14 +447,32 @@ impl Session {
             self.due_events.push(e.event());
             self.roster_sent += 1;
         }
-        while self.due_events.len() < MAX_EVENTS_PER_SNAPSHOT
+        let me = self.player();
+        while self.due_events.len() + self.due_messages.len() < MAX_EVENTS_PER_SNAPSHOT
             && self
                 .pending_events
                 .front()
                 .is_some_and(|(t, _)| !t.is_newer_than(frame.tick))
         {
-            self.due_events
-                .extend(self.pending_events.pop_front().map(|(_, e)| e));
+            match self.pending_events.pop_front().map(|(_, e)| e) {
+                Some(Event::Server(e)) => self.due_events.push(e),
+                Some(Event::Game(m)) => {
+                    if let Audience::Player(p) = m.to
+                        && p != me
+                    {
+                        continue;
+                    }
+                    if m.immediate {
+                        let msg = ServerMsg::Message(GameMsg(m.bytes.to_vec()));
+                        let bytes = self.encode(&msg)?;
+                        scratch.tally.sent(bytes.len());
+                        Self::push(ws, Message::Binary(bytes.into()))?;
+                    } else {
+                        self.due_messages.push(m);
+                    }
+                }
+                None => break,
+            }
         }
         // Encoded into the shard's buffer, then copied out at its exact
         // size: one allocation per message, which tungstenite frees once it
@@ -453,17 +481,24 @@ impl Session {
         // turns into a second allocation.)
         let buf = &mut scratch.encoded;
         buf.clear();
-        if let Err(error) = self.view.encode_next(
-            frame,
-            self.joined.key.0,
-            &self.due_events,
-            &mut scratch.view,
-            buf,
-        ) {
+        self.view
+            .encode_next(frame, self.joined.key.0, &mut scratch.view, buf);
+        let view = &self.view;
+        let messages: Vec<&[u8]> = self
+            .due_messages
+            .iter()
+            .filter(|m| match m.to {
+                Audience::Viewers(e) => view.sees(e),
+                _ => true,
+            })
+            .map(|m| &m.bytes[..])
+            .collect();
+        if let Err(error) = codec::parts::snapshot_tail(&self.due_events, &messages, buf) {
             warn!(peer = %self.peer, player = %self.player(), %error, "snapshot encoding failed");
             return Err(Outcome::close(close::INTERNAL_ERROR, "internal error"));
         }
         self.due_events.clear();
+        self.due_messages.clear();
         let bytes = buf.len();
         Self::push(ws, Message::Binary(Bytes::copy_from_slice(buf)))?;
         scratch.tally.snapshot(bytes, &mut self.last_snapshot);
@@ -508,17 +543,19 @@ impl Session {
             ));
         }
         match decode(&bytes, self.shared.config.max_message_bytes)? {
-            ClientMsg::Input(cmd) => {
-                let cmd = cmd.sanitised().map_err(|e| {
-                    Outcome::violation(
-                        Violation::InvalidValue,
-                        close::INVALID_PAYLOAD,
-                        e.to_string(),
-                    )
-                })?;
+            ClientMsg::Input(msg) => {
+                let input = self
+                    .shared
+                    .config
+                    .game
+                    .check_input(&msg.fields)
+                    .map_err(|reason| {
+                        Outcome::violation(Violation::InvalidValue, close::INVALID_PAYLOAD, reason)
+                    })?;
                 match self.joined.commands.try_send(RoomCmd::Input {
                     player: self.joined.key,
-                    cmd,
+                    seq: msg.seq,
+                    input,
                 }) {
                     Ok(()) => Ok(()),
                     // The room is behind; an input is worth less than a
@@ -552,6 +589,36 @@ impl Session {
                 Self::push(ws, Message::Binary(pong.into()))
             }
             ClientMsg::Leave => Err(Outcome::close(close::NORMAL, close::REASON_BYE)),
+            ClientMsg::Message(GameMsg(bytes)) => {
+                let layouts = self.shared.config.game.layouts();
+                let mut fields = codec::Fields::default();
+                let ty = codec::decode_message(&layouts.client_messages, &bytes, &mut fields)
+                    .map_err(|e| {
+                        let reason = match e {
+                            codec::DecodeError::OutOfRange { field } => {
+                                format!("message field {field} out of range")
+                            }
+                            other => other.to_string(),
+                        };
+                        Outcome::violation(Violation::InvalidValue, close::INVALID_PAYLOAD, reason)
+                    })?;
+                let cmd = RoomCmd::Message {
+                    player: self.joined.key,
+                    ty,
+                    fields,
+                };
+                match self.joined.commands.try_send(cmd) {
+                    Ok(()) => Ok(()),
+                    // Reliable: never dropped. A room this far behind
+                    // cannot take the client's messages.
+                    Err(TrySendError::Full(_)) => {
+                        Err(Outcome::close(close::TRY_AGAIN_LATER, "room busy"))
+                    }
+                    Err(TrySendError::Closed(_)) => {
+                        Err(Outcome::close(close::GOING_AWAY, "room closed"))
+                    }
+                }
+            }
             ClientMsg::Hello { .. } => Err(Outcome::violation(
                 Violation::OutOfOrder,
                 close::PROTOCOL_ERROR,

@@ -4,7 +4,7 @@ use super::frame::Frame;
 use super::task::{Room, RoomSettings};
 use super::{PlayerKey, RoomCmd, Roster};
 use crate::metrics::RoomStatus;
-use snapwire_shared::{PlayerId, RoomId, ServerEvent, SessionToken, Tick, Welcome};
+use snapwire_shared::{PlayerId, RoomId, SessionToken, Tick, Welcome};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,7 +34,7 @@ pub struct Joined {
     pub tick: Arc<Notify>,
     /// The room's reliable events from the moment of joining, each with the
     /// tick whose frame first reflects it.
-    pub events: broadcast::Receiver<(Tick, ServerEvent)>,
+    pub events: broadcast::Receiver<(Tick, super::Event)>,
     /// The room's command channel, for inputs and the final leave.
     pub(crate) commands: mpsc::Sender<RoomCmd>,
 }
@@ -67,7 +67,7 @@ pub(crate) struct Admission {
     pub(crate) roster: Roster,
     pub(crate) frames: watch::Receiver<Arc<Frame>>,
     pub(crate) tick: Arc<Notify>,
-    pub(crate) events: broadcast::Receiver<(Tick, ServerEvent)>,
+    pub(crate) events: broadcast::Receiver<(Tick, super::Event)>,
 }
 
 /// Why a join failed.
@@ -408,7 +408,8 @@ impl RoomManager {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::Arena;
+    use crate::game::GameSpec;
+    use crate::game::arena::Arena;
     use std::time::Duration;
 
     fn settings(capacity: usize) -> RoomSettings {
@@ -419,7 +420,7 @@ mod tests {
             capacity,
             empty_grace: Duration::from_secs(1),
             resume_grace: Duration::from_secs(10),
-            rules: Arc::new(|| Box::new(Arena)),
+            game: Arc::new(GameSpec::new(|| Arena).unwrap()),
             telemetry: Arc::new(crate::metrics::RoomTelemetry::new(Duration::from_millis(
                 33,
             ))),

@@ -9,9 +9,10 @@ pub mod manager;
 mod task;
 
 pub use manager::{JoinError, JoinRequest, Joined, RoomManager};
+pub use task::Event;
 pub use task::{EVENT_BUFFER, INPUT_QUEUE, RoomSettings, event_buffer, tick_period};
 
-use snapwire_shared::{EntityId, InputCmd, PlayerId, ServerEvent, SessionToken};
+use snapwire_shared::{EntityId, PlayerId, ServerEvent, SessionToken};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -97,8 +98,18 @@ pub(crate) enum RoomCmd {
     },
     /// Another process owns the room now: tell every player to go (4002).
     Moved,
-    /// One input for the player's queue.
-    Input { player: PlayerKey, cmd: InputCmd },
+    /// One input for the player's queue (decoded and checked).
+    Input {
+        player: PlayerKey,
+        seq: u32,
+        input: crate::game::InputSlots,
+    },
+    /// A message for the game (decoded and checked).
+    Message {
+        player: PlayerKey,
+        ty: u16,
+        fields: snapwire_shared::codec::Fields,
+    },
     /// Connection `conn` of the player ended. With `resumable`, the entity
     /// stays for the resume grace; without, it is removed at once (`Leave`,
     /// or a client closed for breaking the rules). Ignored if the player has

@@ -3,14 +3,11 @@
 use super::frame::{Frame, PlayerFrame, Recycled};
 use super::manager::{Admission, RoomManager};
 use super::{PlayerKey, RoomCmd, Roster, RosterEntry};
+use crate::game::{GameHost, GameSpec, InputSlots, Outgoing};
 use crate::metrics::{RoomStatus, RoomTelemetry, TickReport};
-use crate::sim::{EntityKey, GameRules, World};
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
 use slab::Slab;
 use snapwire_shared::{
-    EntityId, InputCmd, PlayerId, RoomId, ServerEvent, SessionToken, Tick, Welcome, WorldInfo,
-    arena,
+    EntityId, PlayerId, RoomId, ServerEvent, SessionToken, Tick, Welcome, WorldInfo,
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -61,8 +58,8 @@ pub struct RoomSettings {
     pub empty_grace: Duration,
     /// How long a dropped player's entity waits for the player to resume.
     pub resume_grace: Duration,
-    /// Makes the rules of each new room.
-    pub rules: Arc<dyn Fn() -> Box<dyn GameRules> + Send + Sync>,
+    /// The game each room plays.
+    pub game: Arc<GameSpec>,
     /// Where rooms report their ticks (metrics, `/rooms`, `/healthz`).
     pub telemetry: Arc<RoomTelemetry>,
 }
@@ -85,14 +82,12 @@ impl std::fmt::Debug for RoomSettings {
 struct Player {
     /// Public identity.
     id: PlayerId,
-    /// The entity they control.
-    entity: EntityKey,
-    /// Its network id, for events.
+    /// The entity they control (for events and their frame entry).
     entity_id: EntityId,
     /// Display name, for the roster sent to newcomers.
     name: Arc<str>,
     /// Inputs received and not yet applied, oldest first.
-    queue: VecDeque<InputCmd>,
+    queue: VecDeque<(u32, InputSlots)>,
     /// Newest seq received (None before the first); older or repeated
     /// inputs are dropped.
     last_received: Option<u32>,
@@ -110,15 +105,15 @@ struct Player {
 pub(crate) struct Room {
     id: RoomId,
     settings: RoomSettings,
-    rules: Box<dyn GameRules>,
-    world: World,
+    game: Box<dyn GameHost>,
+    /// The game's messages of this tick, on their way to the events.
+    outbox: Vec<Outgoing>,
     players: Slab<Player>,
     tick: Tick,
-    rng: SmallRng,
     frames: watch::Sender<Arc<Frame>>,
     /// Wakes the connections after each frame, in a stable order.
     tick_notify: Arc<tokio::sync::Notify>,
-    events: broadcast::Sender<(Tick, ServerEvent)>,
+    events: broadcast::Sender<(Tick, Event)>,
     /// Ticks whose work took longer than the tick period.
     overruns: u64,
     /// Another process owns this room now: its players are told to go.
@@ -148,18 +143,25 @@ pub(crate) struct Room {
 
 impl Room {
     pub(crate) fn new(id: RoomId, settings: RoomSettings, status: Arc<RoomStatus>) -> Self {
-        let rules = (settings.rules)();
+        let game = settings.game.new_host(settings.world_size);
         let events = broadcast::channel(event_buffer(settings.capacity)).0;
-        let empty = Arc::new(Frame::new(Tick::NONE, Vec::new(), None, Vec::new()));
+        let empty = Arc::new(Frame::new(
+            Tick::NONE,
+            settings.game.layouts().clone(),
+            Default::default(),
+            Default::default(),
+            0.0,
+            settings.world_size,
+            Vec::new(),
+        ));
         Room {
             status,
             id,
-            world: World::new(settings.world_size),
-            rules,
+            game,
+            outbox: Vec::new(),
             settings,
             players: Slab::new(),
             tick: Tick::NONE,
-            rng: SmallRng::from_rng(&mut rand::rng()),
             frames: watch::channel(empty).0,
             tick_notify: Arc::default(),
             events,
@@ -281,19 +283,24 @@ impl Room {
                 }
                 self.moved = true;
             }
-            RoomCmd::Input { player, cmd } => {
+            RoomCmd::Input { player, seq, input } => {
                 if let Some(p) = self.players.get_mut(player.0) {
                     // Wrapping order: drop inputs not newer than the last one.
                     if p.last_received
-                        .is_some_and(|last| cmd.seq.wrapping_sub(last) as i32 <= 0)
+                        .is_some_and(|last| seq.wrapping_sub(last) as i32 <= 0)
                     {
                         return;
                     }
-                    p.last_received = Some(cmd.seq);
+                    p.last_received = Some(seq);
                     if p.queue.len() == INPUT_QUEUE {
                         p.queue.pop_front();
                     }
-                    p.queue.push_back(cmd);
+                    p.queue.push_back((seq, input));
+                }
+            }
+            RoomCmd::Message { player, ty, fields } => {
+                if self.players.contains(player.0) {
+                    self.game.message(player.0, ty, &fields);
                 }
             }
             RoomCmd::Resume { token, reply } => {
@@ -342,14 +349,13 @@ impl Room {
         p.away_since = Some(now);
         p.queue.clear();
         let id = p.id;
-        if let Some(e) = self.world.get_mut(p.entity) {
-            e.input = InputCmd::default();
-        }
+        self.game.clear_input(key);
         self.away += 1;
         debug!(room = %self.id, player = %id, "player dropped; waiting for resume");
-        let _ = self
-            .events
-            .send((self.tick.next(), ServerEvent::PlayerDropped { player: id }));
+        let _ = self.events.send((
+            self.tick.next(),
+            Event::Server(ServerEvent::PlayerDropped { player: id }),
+        ));
     }
 
     /// Removes the players whose resume grace has passed.
@@ -374,7 +380,7 @@ impl Room {
         let Some(p) = self.players.try_remove(key) else {
             return;
         };
-        self.world.despawn(p.entity);
+        self.game.leave(key);
         self.tokens.remove(&p.token);
         self.by_id.remove(&p.id);
         if p.away_since.is_some() {
@@ -383,9 +389,10 @@ impl Room {
         self.seats_freed += 1;
         self.forget_roster();
         debug!(room = %self.id, player = %p.id, "player left");
-        let _ = self
-            .events
-            .send((self.tick.next(), ServerEvent::PlayerLeft { player: p.id }));
+        let _ = self.events.send((
+            self.tick.next(),
+            Event::Server(ServerEvent::PlayerLeft { player: p.id }),
+        ));
     }
 
     /// A new session token, unguessable (96 random bits) and naming this
@@ -427,9 +434,10 @@ impl Room {
         let (id, entity_id) = (p.id, p.entity_id);
         if p.away_since.take().is_some() {
             self.away -= 1;
-            let _ = self
-                .events
-                .send((self.tick.next(), ServerEvent::PlayerResumed { player: id }));
+            let _ = self.events.send((
+                self.tick.next(),
+                Event::Server(ServerEvent::PlayerResumed { player: id }),
+            ));
         }
         debug!(room = %self.id, player = %id, conn, "player resumed");
         Admission {
@@ -455,8 +463,8 @@ impl Room {
             world: WorldInfo {
                 size: self.settings.world_size,
                 view_radius: self.settings.view_radius,
-                move_speed: arena::MOVE_SPEED,
             },
+            schema_hash: self.settings.game.hash(),
         }
     }
 
@@ -476,13 +484,12 @@ impl Room {
             }
             return;
         }
-        let body = self.rules.spawn(self.settings.world_size, &mut self.rng);
-        let (entity, entity_id) = self.world.spawn(body);
+        let key = self.players.vacant_key();
+        let entity_id = self.game.join(key, player, &name);
         let roster = self.roster();
         let events = self.events.subscribe();
         let key = self.players.insert(Player {
             id: player,
-            entity,
             entity_id,
             name: Arc::from(name.as_str()),
             queue: VecDeque::with_capacity(INPUT_QUEUE),
@@ -511,7 +518,7 @@ impl Room {
         if reply.send(joined).is_err() {
             // The connection gave up while waiting; undo the join silently.
             if let Some(p) = self.players.try_remove(key) {
-                self.world.despawn(p.entity);
+                self.game.leave(key);
                 self.tokens.remove(&p.token);
                 self.by_id.remove(&p.id);
             }
@@ -533,7 +540,7 @@ impl Room {
             entity: entity_id,
             name,
         };
-        let _ = self.events.send((self.tick.next(), joined));
+        let _ = self.events.send((self.tick.next(), Event::Server(joined)));
     }
 
     /// The roster for a newcomer: the tick's shared list plus this tick's
@@ -566,45 +573,56 @@ impl Room {
     pub(crate) fn step(&mut self) {
         self.forget_roster();
         self.tick = self.tick.next();
-        for (_, p) in self.players.iter_mut() {
-            if let Some(cmd) = p.queue.pop_front() {
-                p.acked = cmd.seq;
-                if let Some(e) = self.world.get_mut(p.entity) {
-                    e.input = cmd;
-                }
+        for (k, p) in self.players.iter_mut() {
+            if let Some((seq, input)) = p.queue.pop_front() {
+                p.acked = seq;
+                self.game.set_input(k, &input);
             }
             // No input this tick: the entity keeps the last one.
         }
         let dt = 1.0 / f32::from(self.settings.tick_rate.max(1));
-        self.rules.step(&mut self.world, dt);
+        self.game.step(self.tick, dt);
+        self.send_outbox();
         let mut frame = self.build_frame();
         frame.published = std::time::Instant::now();
         let previous = self.frames.send_replace(Arc::new(frame));
         self.tick_notify.notify_waiters();
         // Reuse the previous frame's buffers if no connection holds it any
-        // more (full-view clients keep their last frame as a baseline).
+        // more (clients keep the frame they were last sent as a baseline).
         if let Ok(previous) = Arc::try_unwrap(previous) {
             self.recycled = Some(previous.recycle());
         }
     }
 
+    /// The game's messages go out with the events, tagged with the tick
+    /// whose frame they belong to.
+    fn send_outbox(&mut self) {
+        self.game.take_outbox(&mut self.outbox);
+        for m in self.outbox.drain(..) {
+            let _ = self.events.send((self.tick, Event::Game(m)));
+        }
+    }
+
     fn build_frame(&mut self) -> Frame {
-        let (recycled, mut players) = self.recycled.take().unwrap_or_default();
+        let (mut recycled, mut players) = self.recycled.take().unwrap_or_default();
         players.clear();
         players.resize(self.players.capacity(), PlayerFrame::VACANT);
-        let mut frame = Frame::from_world_reusing(
+        let (entities, state) = recycled.tables();
+        self.game.write_tables(entities, state);
+        let mut frame = Frame::build(
             self.tick,
-            &self.world,
+            self.settings.game.layouts().clone(),
             self.settings.view_radius,
+            self.settings.world_size,
             Vec::new(),
             recycled,
         );
-        // Each entity's update from the frame clients were last sent,
+        // Each entity's change from the frame clients were last sent,
         // encoded once here rather than by each client that sees it.
         let older = self.frames.borrow().clone();
         frame.encode_updates_from(&older);
         for (k, p) in &self.players {
-            let index = frame.entities.binary_search_by_key(&p.entity_id, |e| e.id);
+            let index = frame.entities.find(p.entity_id);
             players[k] = PlayerFrame {
                 entity_index: index.map_or(u32::MAX, |i| i as u32),
                 ack_input_seq: p.acked,
@@ -615,4 +633,13 @@ impl Room {
         frame.moved = self.moved;
         frame
     }
+}
+
+/// What a room tells its connections, in order, besides frames.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// One of the framework's (joins, leaves, drains).
+    Server(ServerEvent),
+    /// A game message, with its audience.
+    Game(Outgoing),
 }

@@ -6,7 +6,7 @@
 //! query radius), so a client's view costs the same at 1,000 or 50,000
 //! entities of equal density.
 
-use snapwire_shared::NetEntity;
+use snapwire_shared::table::Row;
 
 /// Entity indices bucketed by cell, in quantised coordinates.
 #[derive(Debug, Default, Clone)]
@@ -27,14 +27,23 @@ pub struct Grid {
     inv_cell: f64,
     /// Scratch: each entity's cell, computed once per rebuild.
     cell_of_item: Vec<u32>,
+    /// Scratch: the row index of each item, in row order.
+    index_of_item: Vec<u32>,
     /// Scratch: fill cursors of the counting sort.
     cursor: Vec<u32>,
 }
 
 impl Grid {
-    /// Rebuilds the grid over `entities` for an arena of `world_q` quanta a
-    /// side and cells of `cell_q` quanta; allocations are reused.
-    pub fn rebuild(&mut self, entities: &[NetEntity], world_q: i64, cell_q: i64) {
+    /// Rebuilds the grid over the rows for which `positioned` holds, for an
+    /// arena of `world_q` quanta a side and cells of `cell_q` quanta;
+    /// allocations are reused. Items are indices into `rows`.
+    pub fn rebuild(
+        &mut self,
+        rows: &[Row],
+        positioned: impl Fn(&Row) -> bool,
+        world_q: i64,
+        cell_q: i64,
+    ) {
         self.cell = cell_q.max(1);
         // Cap the cell count: a tiny radius in a huge world would otherwise
         // allocate millions of cells (queries still work, cells just grow).
@@ -47,8 +56,16 @@ impl Grid {
         // cell is computed once.
         let mut cells = std::mem::take(&mut self.cell_of_item);
         cells.clear();
-        cells.extend(entities.iter().map(|e| self.cell_of(e.x, e.y) as u32));
+        let mut index = std::mem::take(&mut self.index_of_item);
+        index.clear();
+        for (i, r) in rows.iter().enumerate() {
+            if positioned(r) {
+                cells.push(self.cell_of(r.x, r.y) as u32);
+                index.push(i as u32);
+            }
+        }
         self.cell_of_item = cells;
+        self.index_of_item = index;
         self.starts.clear();
         self.starts.resize(n_cells + 1, 0);
         for &c in &self.cell_of_item {
@@ -57,10 +74,11 @@ impl Grid {
         for c in 0..n_cells {
             self.starts[c + 1] += self.starts[c];
         }
+        let n = self.index_of_item.len();
         self.items.clear();
-        self.items.resize(entities.len(), 0);
+        self.items.resize(n, 0);
         self.item_pos.clear();
-        self.item_pos.resize(entities.len(), (0, 0));
+        self.item_pos.resize(n, (0, 0));
         // Place from the back, with a cursor at each cell's end, so that each
         // cell's items stay in input order (ascending id).
         self.cursor.clear();
@@ -68,8 +86,10 @@ impl Grid {
         for (i, &c) in self.cell_of_item.iter().enumerate().rev() {
             let slot = &mut self.cursor[c as usize];
             *slot -= 1;
-            self.items[*slot as usize] = i as u32;
-            self.item_pos[*slot as usize] = (entities[i].x, entities[i].y);
+            let r = self.index_of_item[i];
+            self.items[*slot as usize] = r;
+            let row = &rows[r as usize];
+            self.item_pos[*slot as usize] = (row.x, row.y);
         }
     }
 
@@ -115,14 +135,14 @@ mod tests {
     use proptest::prelude::*;
     use snapwire_shared::EntityId;
 
-    fn ent(i: u32, x: i32, y: i32) -> NetEntity {
-        NetEntity {
+    fn ent(i: u32, x: i32, y: i32) -> Row {
+        Row {
             id: EntityId(i + 1),
+            kind: 0,
+            owner: 0,
             x,
             y,
-            vx: 0,
-            vy: 0,
-            yaw: 0,
+            start: 0,
         }
     }
 
@@ -136,7 +156,7 @@ mod tests {
         ) {
             let ents: Vec<_> = pts.iter().enumerate().map(|(i, &(x, y))| ent(i as u32, x, y)).collect();
             let mut g = Grid::default();
-            g.rebuild(&ents, 16_000, cell);
+            g.rebuild(&ents, |_| true, 16_000, cell);
             let (mut found, mut wrong_pos) = (Vec::new(), Vec::new());
             g.for_each_near(qx, qy, r, |i, x, y| {
                 let e = &ents[i as usize];
@@ -162,7 +182,7 @@ mod tests {
     fn entities_outside_the_arena_are_still_found() {
         let ents = vec![ent(0, -50, -50), ent(1, 20_000, 20_000)];
         let mut g = Grid::default();
-        g.rebuild(&ents, 16_000, 4_000);
+        g.rebuild(&ents, |_| true, 16_000, 4_000);
         let mut hits = Vec::new();
         g.for_each_near(0, 0, 100, |i, _, _| hits.push(i));
         assert_eq!(hits, vec![0]);

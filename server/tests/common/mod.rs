@@ -7,7 +7,7 @@
 
 use snapwire_bot::{ClientError, GameClient};
 use snapwire_server::{Config, ServerHandle};
-use snapwire_shared::{ServerMsg, Snapshot, Welcome};
+use snapwire_shared::{EntityId, ServerEvent, ServerMsg, Tick, Walker, Welcome};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -89,16 +89,88 @@ pub async fn join(server: &TestServer, name: &str) -> (GameClient, Welcome) {
         .expect("joining should succeed")
 }
 
-/// The next snapshot, skipping other messages.
-pub async fn next_snapshot(client: &mut GameClient) -> Snapshot {
+/// One entity as a snapshot showed it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Seen {
+    pub id: EntityId,
+    pub walker: Walker,
+}
+
+/// What a snapshot changed in the client's mirror.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Changes {
+    /// Ids no longer in view.
+    pub removed: Vec<EntityId>,
+    /// Entities that arrived.
+    pub spawned: Vec<Seen>,
+    /// Entities that stayed and changed.
+    pub updated: Vec<Seen>,
+}
+
+/// A snapshot, applied to the client's own mirror.
+#[derive(Clone, Debug)]
+pub struct Snap {
+    pub tick: Tick,
+    pub base_tick: Tick,
+    pub ack_input_seq: u32,
+    pub events: Vec<ServerEvent>,
+    pub delta: Changes,
+    /// The bytes of the snapshot after its header.
+    pub body: Vec<u8>,
+}
+
+fn walkers(client: &GameClient) -> Vec<Seen> {
+    let m = client.view().expect("a joined client has a mirror");
+    m.rows()
+        .iter()
+        .map(|r| Seen {
+            id: r.id,
+            walker: m.get::<Walker>(r.id).unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// The next snapshot, skipping other messages, applied to the client's
+/// mirror (which it must fit).
+pub async fn next_snapshot(client: &mut GameClient) -> Snap {
     loop {
-        match within(client.recv())
+        let msg = within(client.recv())
             .await
-            .expect("the connection should stay open")
-        {
-            ServerMsg::Snapshot(s) => return s,
-            _ => continue,
-        }
+            .expect("the connection should stay open");
+        let ServerMsg::Snapshot(s) = msg else {
+            continue;
+        };
+        let before = walkers(client);
+        let applied = client
+            .apply(&s)
+            .expect("each snapshot should apply to the client's mirror");
+        let after = walkers(client);
+        let was = |id| before.iter().find(|b| b.id == id);
+        let delta = Changes {
+            removed: before
+                .iter()
+                .filter(|b| !after.iter().any(|a| a.id == b.id))
+                .map(|b| b.id)
+                .collect(),
+            spawned: after
+                .iter()
+                .filter(|a| was(a.id).is_none())
+                .copied()
+                .collect(),
+            updated: after
+                .iter()
+                .filter(|a| was(a.id).is_some_and(|b| b != *a))
+                .copied()
+                .collect(),
+        };
+        return Snap {
+            tick: s.tick,
+            base_tick: s.base_tick,
+            ack_input_seq: s.ack_input_seq,
+            events: applied.events,
+            delta,
+            body: s.body,
+        };
     }
 }
 
@@ -107,7 +179,7 @@ pub async fn next_snapshot(client: &mut GameClient) -> Snapshot {
 pub async fn snapshot_with_event(
     client: &mut GameClient,
     want: impl Fn(&snapwire_shared::ServerEvent) -> bool,
-) -> Snapshot {
+) -> Snap {
     for _ in 0..300 {
         let snap = next_snapshot(client).await;
         if snap.events.iter().any(&want) {
@@ -243,23 +315,22 @@ pub fn config() -> Config {
     }
 }
 
-/// Game rules for tests: the arena's movement, spawns at scripted points
-/// (then at random), and a record of the quantised world after every tick,
-/// which is the truth a client's mirror is checked against.
+/// A game for tests: the arena's movement, spawns at scripted points
+/// (then at random), and a record of every walker after every tick, which
+/// is the truth a client's mirror is checked against.
 pub mod rules {
-    use rand::rngs::SmallRng;
-    use snapwire_server::sim::{Arena, GameRules, World};
-    use snapwire_shared::{Body, NetEntity, Tick};
+    use snapwire_server::game::arena::Arena;
+    use snapwire_server::game::{Game, GameSpec, World};
+    use snapwire_shared::{EntityId, InputCmd, NoMessages, NoState, PlayerId, Tick, Walker};
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex};
 
-    /// The world after each tick, by tick.
-    pub type Truth = Arc<Mutex<HashMap<Tick, Vec<NetEntity>>>>;
+    /// The walkers after each tick, by tick, quantised as clients see them.
+    pub type Truth = Arc<Mutex<HashMap<Tick, Vec<(EntityId, Walker)>>>>;
 
     pub struct Scripted {
         pub spawns: Vec<glam::Vec2>,
         pub truth: Truth,
-        tick: Tick,
     }
 
     impl Scripted {
@@ -269,47 +340,85 @@ pub mod rules {
                 Scripted {
                     spawns,
                     truth: truth.clone(),
-                    tick: Tick::NONE,
                 },
                 truth,
             )
         }
     }
 
-    impl GameRules for Scripted {
-        fn spawn(&mut self, world_size: f32, rng: &mut SmallRng) -> Body {
+    /// A walker as a client's mirror holds it (every field quantised).
+    fn quantised(w: &Walker) -> Walker {
+        let codec = snapwire_shared::codec::FieldCodec::of::<Walker>();
+        codec
+            .decode(&codec.encode(w))
+            .expect("a walker round-trips")
+    }
+
+    impl Game for Scripted {
+        type Entity = Walker;
+        type State = NoState;
+        type Input = InputCmd;
+        type ClientMessage = NoMessages;
+        type ServerMessage = NoMessages;
+        const NAME: &'static str = "arena";
+
+        fn join(&mut self, world: &mut World<Self>, player: PlayerId, name: &str) -> EntityId {
             if self.spawns.is_empty() {
-                return Arena.spawn(world_size, rng);
+                // The arena's own spawn, in this game's world.
+                let size = world.size();
+                let _ = name;
+                let pos = glam::Vec2::new(
+                    rand::Rng::random_range(world.rng(), 0.0..=size),
+                    rand::Rng::random_range(world.rng(), 0.0..=size),
+                );
+                return world.spawn_owned(
+                    player,
+                    Walker {
+                        pos,
+                        ..Walker::default()
+                    },
+                );
             }
-            Body {
-                pos: self.spawns.remove(0),
-                ..Body::default()
-            }
+            let pos = self.spawns.remove(0);
+            world.spawn_owned(
+                player,
+                Walker {
+                    pos,
+                    ..Walker::default()
+                },
+            )
         }
 
-        fn step(&mut self, world: &mut World, dt: f32) {
-            Arena.step(world, dt);
-            // The room calls step exactly once per tick, starting at tick 1.
-            self.tick = self.tick.next();
-            let mut now = Vec::new();
-            world.quantise_into(&mut now);
-            self.truth.lock().unwrap().insert(self.tick, now);
+        fn step(&mut self, world: &mut World<Self>, dt: f32) {
+            let size = world.size();
+            for e in world.entities_mut() {
+                let input = e.input.copied().unwrap_or_default();
+                snapwire_shared::arena::step(e.value, &input, dt, size);
+            }
+            let mut now: Vec<(EntityId, Walker)> = world
+                .entities()
+                .map(|e| (e.id, quantised(e.value)))
+                .collect();
+            now.sort_by_key(|e| e.0);
+            self.truth.lock().unwrap().insert(world.tick(), now);
         }
     }
 
-    /// A server config whose single room uses `rules`.
+    /// A server config whose single room plays `rules`.
     pub fn config_with(rules: Scripted, view_radius: f32) -> snapwire_server::Config {
+        let _ = Arena;
         let rules = Mutex::new(Some(rules));
+        let spec = GameSpec::new(move || {
+            rules
+                .lock()
+                .unwrap()
+                .take()
+                .expect("tests with scripted rules use one room")
+        })
+        .expect("the test game's schema is valid");
         snapwire_server::Config {
             view_radius,
-            rules: Arc::new(move || {
-                let r = rules
-                    .lock()
-                    .unwrap()
-                    .take()
-                    .expect("tests with scripted rules use one room");
-                Box::new(r) as Box<dyn GameRules>
-            }),
+            game: Arc::new(spec),
             ..super::config()
         }
     }
