@@ -64,7 +64,7 @@ async fn an_upgrade_offering_the_subprotocol_is_accepted_and_echoed() {
         .expect("test urls are valid");
     req.headers_mut().insert(
         "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("chat, snapwire.v1"),
+        HeaderValue::from_static("chat, snapwire.v2"),
     );
     let (_ws, resp) = within(connect_async(req))
         .await
@@ -75,6 +75,57 @@ async fn an_upgrade_offering_the_subprotocol_is_accepted_and_echoed() {
             .get("Sec-WebSocket-Protocol")
             .and_then(|v| v.to_str().ok()),
         Some(SUBPROTOCOL)
+    );
+    server.stop().await;
+}
+
+/// A version-1 client (it offers `snapwire.v1` and says Hello with
+/// version 1) is upgraded, so that its Hello is refused with 1002 and a
+/// reason naming both versions, rather than with a bare HTTP 400 its
+/// WebSocket API would hide.
+#[tokio::test]
+async fn a_version_1_client_is_closed_with_1002_naming_both_versions() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let server = TestServer::start(config()).await;
+    let mut req = server
+        .url()
+        .into_client_request()
+        .expect("test urls are valid");
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("snapwire.v1"),
+    );
+    let (mut ws, resp) = within(connect_async(req))
+        .await
+        .expect("a version-1 upgrade is accepted");
+    assert_eq!(
+        resp.headers()
+            .get("Sec-WebSocket-Protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some("snapwire.v1")
+    );
+    // Version 1's Hello: tag 0, version 1, name "old", no tokens.
+    ws.send(Message::Binary(
+        vec![0, 1, 3, b'o', b'l', b'd', 0, 0].into(),
+    ))
+    .await
+    .expect("Hello is sent");
+    let close = within(async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the close frame has a code");
+    assert_eq!(u16::from(close.code), 1002);
+    assert_eq!(
+        close.reason.as_str(),
+        "protocol version 1 not supported; server speaks 2"
     );
     server.stop().await;
 }

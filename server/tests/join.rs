@@ -119,18 +119,22 @@ async fn bytes_that_do_not_decode_are_closed_with_1007() {
 }
 
 #[tokio::test]
-async fn a_non_finite_input_is_closed_with_1007() {
+async fn an_input_field_out_of_its_range_is_closed_with_1007() {
     let server = TestServer::start(config()).await;
     let (mut client, _) = join(&server, "erin").await;
-    let bad = InputCmd {
+    // move_x is declared in [-1, 1] at 1/1024 (quanta -1024..=1024); a
+    // client that is not ours sends 2000 quanta (zigzag 4000: fb a0 0f).
+    let bad = ClientMsg::Input(snapwire_shared::protocol::InputMsg {
         seq: 1,
-        move_x: f32::NAN,
-        ..InputCmd::default()
-    };
-    client.send(&(bad).msg()).await.unwrap();
+        fields: vec![0xfb, 0xa0, 0x0f, 0, 0, 0],
+    });
+    client.send(&bad).await.unwrap();
     assert_eq!(
         expect_close(&mut client).await,
-        (close::INVALID_PAYLOAD, "non-finite input value".into())
+        (
+            close::INVALID_PAYLOAD,
+            "input field move_x out of range".into()
+        )
     );
     server.stop().await;
 }

@@ -150,24 +150,6 @@ pub enum Sel<'a> {
     Indices(&'a [u32]),
 }
 
-impl Sel<'_> {
-    #[inline]
-    fn len(&self, t: &Table) -> usize {
-        match self {
-            Sel::All => t.rows.len(),
-            Sel::Indices(i) => i.len(),
-        }
-    }
-
-    #[inline]
-    fn at(&self, k: usize) -> usize {
-        match self {
-            Sel::All => k,
-            Sel::Indices(i) => i[k] as usize,
-        }
-    }
-}
-
 /// Where an entity's encoded change is; `len` [`ABSENT`]: not in the older
 /// table.
 #[derive(Clone, Copy, Debug)]
@@ -227,14 +209,6 @@ impl EncodedUpdates {
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
-
-    /// The change of the newer table's row `i`: empty when unchanged,
-    /// `None` when it was not in the older table.
-    #[inline]
-    fn get(&self, i: usize) -> Option<&[u8]> {
-        let s = self.spans.get(i)?;
-        (s.len != ABSENT).then(|| &self.bytes[s.start as usize..][..s.len as usize])
-    }
 }
 
 /// Scratch lists for [`write_delta`], kept between calls.
@@ -270,58 +244,27 @@ pub fn write_delta(
     s.updated.clear();
     s.spawned.clear();
     s.bytes.clear();
-    let (nb, nc) = (base_sel.len(base), cur_sel.len(cur));
-    let (mut i, mut j) = (0, 0);
+    // One merge per shape of selection, so that the loop indexes plain
+    // slices (the aoi case is two index lists, the full view two tables).
     let mut max = 3 * varint::MAX_LEN;
-    while i < nb || j < nc {
-        let b = (i < nb).then(|| &base.rows[base_sel.at(i)]);
-        let cj = (j < nc).then(|| cur_sel.at(j));
-        let c = cj.map(|k| &cur.rows[k]);
-        match (b, c) {
-            (Some(b), Some(c)) if b.id == c.id => {
-                let k = cj.expect("c is some");
-                let copied = updates.and_then(|u| u.get(k).map(|_| u.span_of(k)));
-                match copied {
-                    Some((start, len)) => {
-                        if len > 0 {
-                            s.updated.push((c.id, start, len, true));
-                            max += varint::MAX_U32 + len as usize;
-                        }
-                    }
-                    None => {
-                        let layout = &layouts.kinds[usize::from(c.kind)].layout;
-                        let n = layout.len();
-                        let start = s.bytes.len();
-                        let before = (base.slots(b, n), base);
-                        let mask = varint::append(&mut s.bytes, layout.max_bytes, |w| {
-                            write_change(layout, Some(before), cur.slots(c, n), cur, w)
-                        });
-                        if mask == 0 {
-                            s.bytes.truncate(start);
-                        } else {
-                            let len = s.bytes.len() - start;
-                            s.updated.push((c.id, start as u32, len as u32, false));
-                            max += varint::MAX_U32 + len;
-                        }
-                    }
-                }
-                i += 1;
-                j += 1;
-            }
-            (Some(b), c) if c.is_none_or(|c| b.id < c.id) => {
-                s.removed.push(b.id);
-                max += varint::MAX_U32;
-                i += 1;
-            }
-            (_, Some(c)) => {
-                s.spawned.push(cj.expect("c is some") as u32);
-                let layout = &layouts.kinds[usize::from(c.kind)].layout;
-                max += 3 * varint::MAX_U32 + layout.max_bytes;
-                j += 1;
-            }
-            (_, None) => unreachable!("the loop runs while either view has rows"),
+    let mut m = Merge {
+        layouts,
+        base,
+        cur,
+        updates,
+        s,
+        max: &mut max,
+    };
+    match (base_sel, cur_sel) {
+        (Sel::Indices(b), Sel::Indices(c)) => {
+            m.run(b.len(), |k| b[k] as usize, c.len(), |k| c[k] as usize)
         }
+        (Sel::All, Sel::All) => m.run(base.rows.len(), |k| k, cur.rows.len(), |k| k),
+        (Sel::Indices(b), Sel::All) => m.run(b.len(), |k| b[k] as usize, cur.rows.len(), |k| k),
+        (Sel::All, Sel::Indices(c)) => m.run(base.rows.len(), |k| k, c.len(), |k| c[k] as usize),
     }
+    let s = m.s;
+    let max = *m.max;
     let copied_from = updates.map_or(&[][..], |u| &u.bytes[..]);
     varint::append(out, max, |w| {
         w.len(s.removed.len());
@@ -349,6 +292,96 @@ pub fn write_delta(
     });
 }
 
+/// The merge of a baseline view and a current one, by id.
+struct Merge<'a> {
+    layouts: &'a Layouts,
+    base: &'a Table,
+    cur: &'a Table,
+    updates: Option<&'a EncodedUpdates>,
+    s: &'a mut DeltaScratch,
+    /// The most bytes the lists can take, so far.
+    max: &'a mut usize,
+}
+
+impl Merge<'_> {
+    #[inline]
+    fn run(
+        &mut self,
+        nb: usize,
+        b_at: impl Fn(usize) -> usize,
+        nc: usize,
+        c_at: impl Fn(usize) -> usize,
+    ) {
+        let (mut i, mut j) = (0, 0);
+        while i < nb && j < nc {
+            let (bi, ck) = (b_at(i), c_at(j));
+            let (bid, cid) = (self.base.rows[bi].id, self.cur.rows[ck].id);
+            if bid < cid {
+                self.removed(bid);
+                i += 1;
+            } else if bid > cid {
+                self.spawned(ck);
+                j += 1;
+            } else {
+                self.kept(bi, ck);
+                i += 1;
+                j += 1;
+            }
+        }
+        for i in i..nb {
+            self.removed(self.base.rows[b_at(i)].id);
+        }
+        for j in j..nc {
+            self.spawned(c_at(j));
+        }
+    }
+
+    #[inline]
+    fn removed(&mut self, id: EntityId) {
+        self.s.removed.push(id);
+        *self.max += varint::MAX_U32;
+    }
+
+    #[inline]
+    fn spawned(&mut self, k: usize) {
+        self.s.spawned.push(k as u32);
+        let kind = self.cur.rows[k].kind;
+        *self.max += 3 * varint::MAX_U32 + self.layouts.kinds[usize::from(kind)].layout.max_bytes;
+    }
+
+    #[inline]
+    fn kept(&mut self, bi: usize, k: usize) {
+        let c = &self.cur.rows[k];
+        if let Some(span) = self
+            .updates
+            .and_then(|u| u.spans.get(k))
+            .filter(|s| s.len != ABSENT)
+        {
+            if span.len > 0 {
+                self.s.updated.push((c.id, span.start, span.len, true));
+                *self.max += varint::MAX_U32 + span.len as usize;
+            }
+            return;
+        }
+        let b = &self.base.rows[bi];
+        let layout = &self.layouts.kinds[usize::from(c.kind)].layout;
+        let n = layout.len();
+        let start = self.s.bytes.len();
+        let before = (self.base.slots(b, n), self.base);
+        let (cur, new) = (self.cur, self.cur.slots(c, n));
+        let mask = varint::append(&mut self.s.bytes, layout.max_bytes, |w| {
+            write_change(layout, Some(before), new, cur, w)
+        });
+        if mask == 0 {
+            self.s.bytes.truncate(start);
+        } else {
+            let len = self.s.bytes.len() - start;
+            self.s.updated.push((c.id, start as u32, len as u32, false));
+            *self.max += varint::MAX_U32 + len;
+        }
+    }
+}
+
 /// An arrival after its id gap: kind, owner, change from zero.
 #[inline]
 fn write_spawn(layouts: &Layouts, t: &Table, row: &Row, w: &mut SliceWriter<'_>) {
@@ -356,14 +389,6 @@ fn write_spawn(layouts: &Layouts, t: &Table, row: &Row, w: &mut SliceWriter<'_>)
     w.u32(u32::from(row.kind));
     w.u32(row.owner);
     write_change(layout, None, t.slots(row, layout.len()), t, w);
-}
-
-impl EncodedUpdates {
-    #[inline]
-    fn span_of(&self, i: usize) -> (u32, u32) {
-        let s = self.spans[i];
-        (s.start, s.len)
-    }
 }
 
 /// Why a delta does not fit the view it was applied to, or does not read.

@@ -8,9 +8,14 @@
 //! bytes decode back to that message, and that the breakdown table accounts
 //! for every byte in order. It also refuses `hex` blocks it does not check.
 
+use glam::Vec2;
 use snapwire_shared::codec::{client_to_vec, decode_client, decode_server, server_to_vec};
-use snapwire_shared::delta::{EntityDelta, EntityUpdate};
-use snapwire_shared::{ClientMsg, EntityId, InputCmd, NetEntity, ServerMsg, Snapshot, Tick};
+use snapwire_shared::delta::{DeltaScratch, Sel, write_delta, write_state_change};
+use snapwire_shared::schema::{Layouts, Schema};
+use snapwire_shared::table::Table;
+use snapwire_shared::{
+    ClientMsg, EntityId, EntitySet, InputCmd, ServerMsg, Snapshot, Tick, Walker,
+};
 
 const PROTOCOL_DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/PROTOCOL.md");
 
@@ -128,7 +133,7 @@ fn check_breakdown(name: &str, example: &Example) {
 
 fn hello_example() -> ClientMsg {
     ClientMsg::Hello {
-        protocol_version: 1,
+        protocol_version: 2,
         name: "ann".to_owned(),
         resume_token: None,
         auth_token: None,
@@ -136,43 +141,76 @@ fn hello_example() -> ClientMsg {
 }
 
 fn input_example() -> ClientMsg {
-    ClientMsg::Input(InputCmd {
+    InputCmd {
         seq: 300,
         move_x: 1.0,
         move_y: 0.0,
         yaw: 0.0,
         buttons: 0,
-    })
+    }
+    .msg()
+}
+
+/// The arena's schema: one kind (`Walker`), no state, no messages.
+fn arena_layouts() -> Layouts {
+    Schema {
+        game: "arena".into(),
+        kinds: Walker::kinds(),
+        state: Vec::new(),
+        input: <InputCmd as snapwire_shared::Replicate>::fields(),
+        client_messages: Vec::new(),
+        server_messages: Vec::new(),
+    }
+    .compile()
+    .expect("the arena's schema compiles")
+}
+
+fn table(layouts: &Layouts, walkers: &[(u32, Walker)]) -> Table {
+    let mut t = Table::default();
+    for (id, w) in walkers {
+        t.push_with(EntityId(*id), 0, 0, &layouts.kinds[0], |s| w.write_kind(s));
+    }
+    t
 }
 
 fn snapshot_example() -> ServerMsg {
-    let entity_7_leaves = EntityId(7);
-    let entity_9_moves = EntityUpdate {
-        id: EntityId(9),
-        dx: 107,
-        dy: -3,
-        dvx: 0,
-        dvy: 0,
-        dyaw: 0,
+    let layouts = arena_layouts();
+    let at = |x: f32, y: f32| Walker {
+        pos: Vec2::new(x, y),
+        ..Walker::default()
     };
-    let entity_12_arrives = NetEntity {
-        id: EntityId(12),
-        x: 1600,
-        y: 3200,
-        vx: 1600,
-        vy: 0,
-        yaw: 16384,
+    // Entity 7 leaves the view, 9 moves by (+6.6875, -0.1875), 12 arrives
+    // at (100, 200) walking along x at 200 units/s, facing a quarter turn.
+    let base = table(&layouts, &[(7, at(10.0, 10.0)), (9, at(50.0, 50.0))]);
+    let arrives = Walker {
+        pos: Vec2::new(100.0, 200.0),
+        vel: Vec2::new(200.0, 0.0),
+        yaw: std::f32::consts::FRAC_PI_2,
     };
+    let cur = table(&layouts, &[(9, at(56.6875, 49.8125)), (12, arrives)]);
+    let mut body = Vec::new();
+    write_state_change(
+        &layouts.state,
+        Some(&Table::default()),
+        &Table::default(),
+        &mut body,
+    );
+    write_delta(
+        &layouts,
+        &base,
+        Sel::All,
+        &cur,
+        Sel::All,
+        None,
+        &mut DeltaScratch::default(),
+        &mut body,
+    );
+    snapwire_shared::codec::parts::snapshot_tail(&[], &[], &mut body).expect("encodes");
     ServerMsg::Snapshot(Snapshot {
         tick: Tick(1000),
         base_tick: Tick(999),
         ack_input_seq: 42,
-        delta: EntityDelta {
-            removed: vec![entity_7_leaves],
-            updated: vec![entity_9_moves],
-            spawned: vec![entity_12_arrives],
-        },
-        events: vec![],
+        body,
     })
 }
 

@@ -114,7 +114,8 @@ impl GameSpec {
             hash: schema.hash(),
             schema_msg: schema_msg.into(),
             check_input: Box::new(|layouts, bytes| {
-                let slots = decode_input(layouts, bytes).map_err(|e| input_error(layouts, e))?;
+                let slots =
+                    decode_input(layouts, bytes).map_err(|e| input_error(&schema_of::<G>(), e))?;
                 let input = G::Input::read(&mut SlotReader::new(slots.as_slice(), &[]));
                 G::validate_input(&input)?;
                 Ok(slots)
@@ -177,11 +178,17 @@ pub fn schema_of<G: Game>() -> Schema {
     }
 }
 
-/// The close reason for an input that did not decode.
-fn input_error(layouts: &Layouts, e: DecodeError) -> Cow<'static, str> {
-    let _ = layouts;
+/// The close reason for an input that did not decode: it names the field
+/// (rare, so the schema is described again rather than kept).
+fn input_error(schema: &Schema, e: DecodeError) -> Cow<'static, str> {
     match e {
-        DecodeError::OutOfRange { field } => format!("input field {field} out of range").into(),
+        DecodeError::OutOfRange { field } => {
+            let name = schema
+                .input
+                .get(usize::from(field))
+                .map_or("?", |f| &f.name);
+            format!("input field {name} out of range").into()
+        }
         other => other.to_string().into(),
     }
 }

@@ -67,6 +67,8 @@ pub struct World<G: Game> {
     /// By the room's player key (the room's slab reuses keys, so this
     /// stays as long as the room's most players at once).
     players: Vec<Option<PlayerSlot<G::Input>>>,
+    /// Keys in `players` by player id.
+    player_keys: std::collections::HashMap<PlayerId, usize>,
     pub(crate) outbox: Vec<Outgoing>,
     layouts: Arc<Layouts>,
     rng: SmallRng,
@@ -93,6 +95,7 @@ impl<G: Game> World<G> {
             next_id: 1,
             state: G::State::default(),
             players: Vec::new(),
+            player_keys: std::collections::HashMap::new(),
             outbox: Vec::new(),
             layouts,
             rng,
@@ -243,9 +246,7 @@ impl<G: Game> World<G> {
     }
 
     fn key_of_player(&self, player: PlayerId) -> Option<usize> {
-        self.players
-            .iter()
-            .position(|p| p.as_ref().is_some_and(|p| p.id == player))
+        self.player_keys.get(&player).copied()
     }
 
     /// A player's input of this tick.
@@ -292,6 +293,7 @@ impl<G: Game> World<G> {
         if self.players.len() <= key {
             self.players.resize_with(key + 1, || None);
         }
+        self.player_keys.insert(id, key);
         self.players[key] = Some(PlayerSlot {
             id,
             entity: EntityId(0),
@@ -306,11 +308,12 @@ impl<G: Game> World<G> {
         };
         p.entity = entity;
         let id = p.id;
+        // Entities the game spawned with `spawn_owned` found the player's
+        // key then; the one it returned is owned by the player whatever.
         if let Some(k) = self.key_of(entity) {
-            self.entities[k].owner.get_or_insert(id);
-        }
-        for (_, s) in self.entities.iter_mut() {
-            if s.owner == Some(id) {
+            let s = &mut self.entities[k];
+            if s.owner.is_none() {
+                s.owner = Some(id);
                 s.owner_key = Some(key);
             }
         }
@@ -319,6 +322,7 @@ impl<G: Game> World<G> {
     pub(crate) fn remove_player(&mut self, key: usize) {
         if let Some(p) = self.players.get_mut(key).and_then(Option::take) {
             let id = p.id;
+            self.player_keys.remove(&id);
             for (_, s) in self.entities.iter_mut() {
                 if s.owner == Some(id) {
                     s.owner_key = None;
