@@ -39,7 +39,6 @@ fn walk(rng: &mut SmallRng) -> InputCmd {
         yaw: angle,
         buttons: 0,
     }
-    .quantised()
 }
 
 /// The workload's random walk, applied before a step: each tick one

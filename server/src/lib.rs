@@ -7,6 +7,7 @@
 //!   built-in arena;
 //! - [`sim`]: the spatial grid views are queried on (no I/O);
 //! - [`view`]: per-client area of interest, delta and encoding (no I/O);
+//! - [`cli`]: the command line, for the binary and for games of their own;
 //! - [`auth`]: signed join tokens (HS256 JWTs);
 //! - [`cluster`]: scale-out: the registry (alone, or in Redis) and `/matchmake`;
 //! - [`devcert`]: a self-signed certificate for local `wss://`;
@@ -19,6 +20,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod devcert;

@@ -21,6 +21,7 @@ use crate::ids::EntityId;
 use crate::schema::{Layout, Layouts};
 use crate::table::{Row, Table};
 use crate::varint::{self, ReadError, SliceReader, SliceWriter};
+use std::sync::OnceLock;
 
 /// A row's slots and the table their strings are in; `None` for the zero
 /// baseline.
@@ -63,6 +64,9 @@ pub(crate) fn write_change(
     nt: &Table,
     w: &mut SliceWriter<'_>,
 ) -> u64 {
+    if !layout.has_strings {
+        return write_numeric_change(layout, old.map(|(o, _)| o), new, w);
+    }
     let mask = change_mask(layout, old, new, nt);
     w.u64(mask);
     let mut m = mask;
@@ -78,6 +82,39 @@ pub(crate) fn write_change(
             let was = old.map_or(0, |(o, _)| o[i]);
             w.u32(slot.zigzag_delta(was, new[i]));
         }
+    }
+    mask
+}
+
+/// [`write_change`] for a layout of numbers only (the common case: no
+/// string lookups, no per-slot branching on the slot's type).
+#[inline]
+fn write_numeric_change(
+    layout: &Layout,
+    old: Option<&[u32]>,
+    new: &[u32],
+    w: &mut SliceWriter<'_>,
+) -> u64 {
+    let mut mask = 0u64;
+    match old {
+        Some(old) => {
+            for (i, (a, b)) in old.iter().zip(new).enumerate() {
+                mask |= u64::from(a != b) << i;
+            }
+        }
+        None => {
+            for (i, v) in new.iter().enumerate() {
+                mask |= u64::from(*v != 0) << i;
+            }
+        }
+    }
+    w.u64(mask);
+    let mut m = mask;
+    while m != 0 {
+        let i = m.trailing_zeros() as usize;
+        m &= m - 1;
+        let was = old.map_or(0, |o| o[i]);
+        w.u32(layout.slots[i].zigzag_delta(was, new[i]));
     }
     mask
 }
@@ -148,6 +185,9 @@ pub enum Sel<'a> {
     All,
     /// The rows at these ascending indices.
     Indices(&'a [u32]),
+    /// The same, with the rows' ids beside them (what a client's view
+    /// keeps): the merge then reads ids from one contiguous list.
+    Ids(&'a [u32], &'a [EntityId]),
 }
 
 /// Where an entity's encoded change is; `len` [`ABSENT`]: not in the older
@@ -176,28 +216,47 @@ impl EncodedUpdates {
         self.spans.clear();
         self.bytes.clear();
         self.spans.reserve(newer.rows.len());
-        let mut old = older.rows.iter().peekable();
-        for row in &newer.rows {
-            while old.next_if(|o| o.id < row.id).is_some() {}
-            let start = self.bytes.len() as u32;
-            let len = match old.next_if(|o| o.id == row.id) {
-                Some(o) if o.kind == row.kind => {
-                    let layout = &layouts.kinds[usize::from(row.kind)].layout;
-                    let n = layout.len();
-                    let before = (older.slots(o, n), older);
-                    let mask = varint::append(&mut self.bytes, layout.max_bytes, |w| {
-                        write_change(layout, Some(before), newer.slots(row, n), newer, w)
-                    });
-                    if mask == 0 {
-                        // Unchanged: nothing to copy.
-                        self.bytes.truncate(start as usize);
-                    }
-                    self.bytes.len() as u32 - start
+        // One writer for the whole table, sized for every row's longest
+        // change, rather than a resize and a truncation per entity.
+        let max: usize = newer
+            .rows
+            .iter()
+            .map(|r| {
+                layouts
+                    .kinds
+                    .get(usize::from(r.kind))
+                    .map_or(0, |k| k.layout.max_bytes)
+            })
+            .sum();
+        let spans = &mut self.spans;
+        varint::append(&mut self.bytes, max, |w| {
+            let orows = &older.rows;
+            let mut o = 0;
+            for row in &newer.rows {
+                while o < orows.len() && orows[o].id < row.id {
+                    o += 1;
                 }
-                _ => ABSENT,
-            };
-            self.spans.push(Span { start, len });
-        }
+                let start = w.position();
+                let len = match orows.get(o) {
+                    Some(old) if old.id == row.id && old.kind == row.kind => {
+                        o += 1;
+                        let layout = &layouts.kinds[usize::from(row.kind)].layout;
+                        let n = layout.len();
+                        let before = (older.slots(old, n), older);
+                        if write_change(layout, Some(before), newer.slots(row, n), newer, w) == 0 {
+                            // Unchanged: nothing to copy (the mask byte goes).
+                            w.rewind(start);
+                        }
+                        (w.position() - start) as u32
+                    }
+                    _ => ABSENT,
+                };
+                spans.push(Span {
+                    start: start as u32,
+                    len,
+                });
+            }
+        });
     }
 
     /// Entities in the newer table.
@@ -239,6 +298,31 @@ pub fn write_delta(
     scratch: &mut DeltaScratch,
     out: &mut Vec<u8>,
 ) {
+    write_delta_cached(
+        layouts, base, base_sel, cur, cur_sel, updates, None, scratch, out,
+    );
+}
+
+/// Arrivals in one snapshot from which encoding every entity's arrival
+/// once, for all the clients of the tick, is cheaper than encoding each
+/// (a client that joins, a mass join at a match's start).
+const SPAWN_CACHE_MIN: usize = 16;
+
+/// [`write_delta`], with the arrivals of a snapshot that has many of them
+/// copied from `spawns`, filled (for every entity of `cur`) the first time
+/// it is needed.
+#[allow(clippy::too_many_arguments)]
+pub fn write_delta_cached(
+    layouts: &Layouts,
+    base: &Table,
+    base_sel: Sel<'_>,
+    cur: &Table,
+    cur_sel: Sel<'_>,
+    updates: Option<&EncodedUpdates>,
+    spawns: Option<&OnceLock<EncodedSpawns>>,
+    scratch: &mut DeltaScratch,
+    out: &mut Vec<u8>,
+) {
     let s = scratch;
     s.removed.clear();
     s.updated.clear();
@@ -255,16 +339,54 @@ pub fn write_delta(
         s,
         max: &mut max,
     };
+    let (brows, crows) = (&base.rows, &cur.rows);
     match (base_sel, cur_sel) {
-        (Sel::Indices(b), Sel::Indices(c)) => {
-            m.run(b.len(), |k| b[k] as usize, c.len(), |k| c[k] as usize)
+        (Sel::Ids(b, bid), Sel::Ids(c, cid)) => m.run(
+            b.len(),
+            |k| (b[k] as usize, bid[k]),
+            c.len(),
+            |k| (c[k] as usize, cid[k]),
+        ),
+        (Sel::All, Sel::All) => m.run(
+            brows.len(),
+            |k| (k, brows[k].id),
+            crows.len(),
+            |k| (k, crows[k].id),
+        ),
+        (b, c) => {
+            let (nb, nc) = (sel_len(&b, brows.len()), sel_len(&c, crows.len()));
+            m.run(
+                nb,
+                |k| {
+                    let i = sel_at(&b, k);
+                    (i, brows[i].id)
+                },
+                nc,
+                |k| {
+                    let i = sel_at(&c, k);
+                    (i, crows[i].id)
+                },
+            )
         }
-        (Sel::All, Sel::All) => m.run(base.rows.len(), |k| k, cur.rows.len(), |k| k),
-        (Sel::Indices(b), Sel::All) => m.run(b.len(), |k| b[k] as usize, cur.rows.len(), |k| k),
-        (Sel::All, Sel::Indices(c)) => m.run(base.rows.len(), |k| k, c.len(), |k| c[k] as usize),
     }
     let s = m.s;
-    let max = *m.max;
+    let mut max = *m.max;
+    let cached = spawns
+        .filter(|_| s.spawned.len() >= SPAWN_CACHE_MIN)
+        .map(|c| c.get_or_init(|| EncodedSpawns::build(layouts, cur)));
+    if let Some(c) = cached {
+        // The estimate counted each arrival at its longest; it is exact now.
+        max = 3 * varint::MAX_LEN
+            + s.removed.len() * varint::MAX_U32
+            + s.updated
+                .iter()
+                .map(|u| varint::MAX_U32 + u.2 as usize)
+                .sum::<usize>()
+            + s.spawned
+                .iter()
+                .map(|&k| varint::MAX_U32 + c.spans[k as usize].len as usize)
+                .sum::<usize>();
+    }
     let copied_from = updates.map_or(&[][..], |u| &u.bytes[..]);
     varint::append(out, max, |w| {
         w.len(s.removed.len());
@@ -287,9 +409,29 @@ pub fn write_delta(
             let row = &cur.rows[k as usize];
             w.u32(row.id.0 - prev);
             prev = row.id.0;
-            write_spawn(layouts, cur, row, w);
+            match cached {
+                Some(c) => {
+                    let sp = c.spans[k as usize];
+                    w.slice(&c.bytes[sp.start as usize..][..sp.len as usize]);
+                }
+                None => write_spawn(layouts, cur, row, w),
+            }
         }
     });
+}
+
+fn sel_len(s: &Sel<'_>, all: usize) -> usize {
+    match s {
+        Sel::All => all,
+        Sel::Indices(i) | Sel::Ids(i, _) => i.len(),
+    }
+}
+
+fn sel_at(s: &Sel<'_>, k: usize) -> usize {
+    match s {
+        Sel::All => k,
+        Sel::Indices(i) | Sel::Ids(i, _) => i[k] as usize,
+    }
 }
 
 /// The merge of a baseline view and a current one, by id.
@@ -304,18 +446,19 @@ struct Merge<'a> {
 }
 
 impl Merge<'_> {
+    /// `b_at(k)` and `c_at(k)` give the k-th row of each view: its index
+    /// in its table and its id.
     #[inline]
     fn run(
         &mut self,
         nb: usize,
-        b_at: impl Fn(usize) -> usize,
+        b_at: impl Fn(usize) -> (usize, EntityId),
         nc: usize,
-        c_at: impl Fn(usize) -> usize,
+        c_at: impl Fn(usize) -> (usize, EntityId),
     ) {
         let (mut i, mut j) = (0, 0);
         while i < nb && j < nc {
-            let (bi, ck) = (b_at(i), c_at(j));
-            let (bid, cid) = (self.base.rows[bi].id, self.cur.rows[ck].id);
+            let ((bi, bid), (ck, cid)) = (b_at(i), c_at(j));
             if bid < cid {
                 self.removed(bid);
                 i += 1;
@@ -323,16 +466,16 @@ impl Merge<'_> {
                 self.spawned(ck);
                 j += 1;
             } else {
-                self.kept(bi, ck);
+                self.kept(bi, ck, cid);
                 i += 1;
                 j += 1;
             }
         }
         for i in i..nb {
-            self.removed(self.base.rows[b_at(i)].id);
+            self.removed(b_at(i).1);
         }
         for j in j..nc {
-            self.spawned(c_at(j));
+            self.spawned(c_at(j).0);
         }
     }
 
@@ -349,21 +492,33 @@ impl Merge<'_> {
         *self.max += 3 * varint::MAX_U32 + self.layouts.kinds[usize::from(kind)].layout.max_bytes;
     }
 
+    /// An entity in both views: its change copied from the encoded
+    /// updates (the common case, inline), or encoded here.
     #[inline]
-    fn kept(&mut self, bi: usize, k: usize) {
-        let c = &self.cur.rows[k];
-        if let Some(span) = self
-            .updates
-            .and_then(|u| u.spans.get(k))
-            .filter(|s| s.len != ABSENT)
+    fn kept(&mut self, bi: usize, k: usize, id: EntityId) {
+        if let Some(span) = self.updates.and_then(|u| u.spans.get(k))
+            && span.len != ABSENT
         {
             if span.len > 0 {
-                self.s.updated.push((c.id, span.start, span.len, true));
+                self.s.updated.push((id, span.start, span.len, true));
                 *self.max += varint::MAX_U32 + span.len as usize;
             }
             return;
         }
+        self.kept_encoded(bi, k);
+    }
+
+    #[inline(never)]
+    fn kept_encoded(&mut self, bi: usize, k: usize) {
+        let c = &self.cur.rows[k];
         let b = &self.base.rows[bi];
+        if b.kind != c.kind {
+            // Not the same entity (ids are never reused by the server, but
+            // a table may say otherwise): it leaves and arrives.
+            self.removed(b.id);
+            self.spawned(k);
+            return;
+        }
         let layout = &self.layouts.kinds[usize::from(c.kind)].layout;
         let n = layout.len();
         let start = self.s.bytes.len();
@@ -379,6 +534,39 @@ impl Merge<'_> {
             self.s.updated.push((c.id, start as u32, len as u32, false));
             *self.max += varint::MAX_U32 + len;
         }
+    }
+}
+
+/// Every entity's arrival (what follows its id gap in a spawned list),
+/// encoded once.
+#[derive(Clone, Debug, Default)]
+pub struct EncodedSpawns {
+    /// By index in the table.
+    spans: Vec<Span>,
+    bytes: Vec<u8>,
+}
+
+impl EncodedSpawns {
+    /// Encodes the arrival of every entity of `t`.
+    pub fn build(layouts: &Layouts, t: &Table) -> Self {
+        let max: usize = t
+            .rows
+            .iter()
+            .map(|r| 2 * varint::MAX_U32 + layouts.kinds[usize::from(r.kind)].layout.max_bytes)
+            .sum();
+        let mut spans = Vec::with_capacity(t.rows.len());
+        let mut bytes = Vec::new();
+        varint::append(&mut bytes, max, |w| {
+            for row in &t.rows {
+                let start = w.position();
+                write_spawn(layouts, t, row, w);
+                spans.push(Span {
+                    start: start as u32,
+                    len: (w.position() - start) as u32,
+                });
+            }
+        });
+        EncodedSpawns { spans, bytes }
     }
 }
 

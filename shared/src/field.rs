@@ -54,6 +54,7 @@ impl FieldAttrs {
     };
 
     /// The quantised range of a fixed-point field.
+    #[inline(always)]
     fn quanta(&self) -> (i32, i32) {
         let q =
             |v: f32| round_to_i64(v * self.scale).clamp(i32::MIN.into(), i32::MAX.into()) as i32;
@@ -111,7 +112,7 @@ impl<'a> SlotWriter<'a> {
     }
 
     /// A numeric slot (see [`crate::schema::Slot`] for how it is held).
-    #[inline]
+    #[inline(always)]
     pub fn num(&mut self, v: u32) {
         self.values.push(v);
     }
@@ -244,7 +245,7 @@ impl NetField for f32 {
         };
         field(out, name, ty);
     }
-    #[inline]
+    #[inline(always)]
     fn write(&self, a: &FieldAttrs, w: &mut SlotWriter<'_>) {
         if a.angle {
             w.num(u32::from(quantise_angle(*self)));
@@ -272,7 +273,7 @@ impl NetField for Vec2 {
         f32::describe(&format!("{name}.x"), a, out);
         f32::describe(&format!("{name}.y"), a, out);
     }
-    #[inline]
+    #[inline(always)]
     fn write(&self, a: &FieldAttrs, w: &mut SlotWriter<'_>) {
         self.x.write(a, w);
         self.y.write(a, w);

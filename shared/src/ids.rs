@@ -90,8 +90,9 @@ impl fmt::Display for Tick {
 
 /// Proof of identity for resuming a dropped session; issued in `Welcome`.
 ///
-/// 128 random bits from the operating system's generator, sent as 16 raw
-/// bytes. Clients must treat it as opaque.
+/// 16 raw bytes: the room's id (4 bytes, so that a resume finds its room)
+/// and 96 random bits from the thread's CSPRNG. Clients must treat it as
+/// opaque.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SessionToken(pub [u8; 16]);
 

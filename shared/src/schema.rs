@@ -135,7 +135,7 @@ pub enum SchemaError {
     /// A position index that does not name two `Fixed` fields.
     #[error("kind {0} has an invalid position")]
     BadPosition(String),
-    /// More kinds or message types than 65,536.
+    /// More kinds or message types than 65,535.
     #[error("too many kinds or message types")]
     TooMany,
     /// Kinds whose positions have different scales: the area of interest
@@ -373,14 +373,11 @@ impl Slot {
 
     /// The wire form of the change from `old` to `new`: their wrapping
     /// difference within the width, sign-extended and zigzagged.
-    #[inline]
+    #[inline(always)]
     pub fn zigzag_delta(&self, old: u32, new: u32) -> u32 {
-        let d = new.wrapping_sub(old);
-        let d = match self.bits {
-            8 => d as i8 as i32,
-            16 => d as i16 as i32,
-            _ => d as i32,
-        };
+        // Sign-extend the difference from the slot's width, branch-free.
+        let shift = 32 - u32::from(self.bits.max(1)).min(32);
+        let d = ((new.wrapping_sub(old) << shift) as i32) >> shift;
         ((d << 1) ^ (d >> 31)) as u32
     }
 

@@ -37,6 +37,13 @@ impl Row {
     }
 }
 
+/// A table with nothing in it, for baselines that are empty.
+pub static EMPTY: Table = Table {
+    rows: Vec::new(),
+    values: Vec::new(),
+    strings: Vec::new(),
+};
+
 /// Entities by ascending id, with their slots.
 #[derive(Clone, Debug, Default)]
 pub struct Table {
@@ -67,7 +74,7 @@ impl Table {
     }
 
     /// The slots of `row` (which has `n` of them).
-    #[inline]
+    #[inline(always)]
     pub fn slots(&self, row: &Row, n: usize) -> &[u32] {
         let start = row.start as usize;
         self.values.get(start..start + n).unwrap_or(&[])
@@ -80,7 +87,7 @@ impl Table {
 
     /// Appends an entity whose slots `write` writes (ids must ascend: the
     /// caller's order). Sets the row's position from its slots.
-    #[inline]
+    #[inline(always)]
     pub fn push_with(
         &mut self,
         id: EntityId,

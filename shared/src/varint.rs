@@ -60,22 +60,47 @@ pub(crate) struct SliceWriter<'a> {
 }
 
 impl SliceWriter<'_> {
+    #[inline(always)]
     fn bytes<const N: usize>(&mut self, b: [u8; N]) {
         self.slice(&b);
     }
 
+    /// Bytes written so far.
+    #[inline(always)]
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Forgets what was written after `pos`.
+    #[inline(always)]
+    pub(crate) fn rewind(&mut self, pos: usize) {
+        self.pos = pos.min(self.pos);
+    }
+
     /// Raw bytes, copied as they are (already encoded values).
+    #[inline(always)]
     pub(crate) fn slice(&mut self, b: &[u8]) {
-        self.buf[self.pos..self.pos + b.len()].copy_from_slice(b);
+        let dst = &mut self.buf[self.pos..self.pos + b.len()];
+        if b.len() <= 8 {
+            // An update's change is a few bytes: a byte loop beats a call
+            // to memcpy.
+            for (d, s) in dst.iter_mut().zip(b) {
+                *d = *s;
+            }
+        } else {
+            dst.copy_from_slice(b);
+        }
         self.pos += b.len();
     }
 
     /// A `u8`: one raw byte.
+    #[inline(always)]
     pub(crate) fn u8(&mut self, v: u8) {
         self.bytes([v]);
     }
 
     #[cfg_attr(not(test), allow(dead_code))] // bincode's, tested against it
+    #[inline(always)]
     pub(crate) fn u16(&mut self, v: u16) {
         if v <= u16::from(SINGLE_BYTE_MAX) {
             self.u8(v as u8);
@@ -85,6 +110,7 @@ impl SliceWriter<'_> {
         }
     }
 
+    #[inline(always)]
     pub(crate) fn u32(&mut self, v: u32) {
         if v <= u32::from(SINGLE_BYTE_MAX) {
             self.u8(v as u8);
@@ -98,6 +124,7 @@ impl SliceWriter<'_> {
     }
 
     /// A sequence length (a `usize`, encoded as a `u64`).
+    #[inline(always)]
     pub(crate) fn len(&mut self, len: usize) {
         let v = len as u64;
         if let Ok(v) = u32::try_from(v) {
@@ -109,6 +136,7 @@ impl SliceWriter<'_> {
     }
 
     /// A `u64` (the same encoding as a length).
+    #[inline(always)]
     pub(crate) fn u64(&mut self, v: u64) {
         if let Ok(v) = u32::try_from(v) {
             self.u32(v);
@@ -119,11 +147,13 @@ impl SliceWriter<'_> {
     }
 
     #[cfg_attr(not(test), allow(dead_code))] // bincode's, tested against it
+    #[inline(always)]
     pub(crate) fn i16(&mut self, v: i16) {
         self.u16(((v << 1) ^ (v >> 15)) as u16);
     }
 
     #[cfg_attr(not(test), allow(dead_code))] // bincode's, tested against it
+    #[inline(always)]
     pub(crate) fn i32(&mut self, v: i32) {
         self.u32(((v << 1) ^ (v >> 31)) as u32);
     }
@@ -154,11 +184,13 @@ impl<'a> SliceReader<'a> {
 
     /// Bytes consumed so far.
     #[cfg_attr(not(test), allow(dead_code))] // bincode's, tested against it
+    #[inline]
     pub(crate) fn position(&self) -> usize {
         self.pos
     }
 
     /// Bytes not yet consumed.
+    #[inline]
     pub(crate) fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
@@ -173,11 +205,13 @@ impl<'a> SliceReader<'a> {
     }
 
     /// A `u8`: one raw byte.
+    #[inline]
     pub(crate) fn u8(&mut self) -> Result<u8, ReadError> {
         Ok(self.bytes::<1>()?[0])
     }
 
     #[cfg_attr(not(test), allow(dead_code))] // bincode's, tested against it
+    #[inline]
     pub(crate) fn u16(&mut self) -> Result<u16, ReadError> {
         match self.u8()? {
             b @ 0..=SINGLE_BYTE_MAX => Ok(u16::from(b)),
@@ -186,6 +220,7 @@ impl<'a> SliceReader<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn u32(&mut self) -> Result<u32, ReadError> {
         match self.u8()? {
             b @ 0..=SINGLE_BYTE_MAX => Ok(u32::from(b)),
@@ -196,11 +231,13 @@ impl<'a> SliceReader<'a> {
     }
 
     /// A sequence length (a `u64`, which must fit a `usize`).
+    #[inline]
     pub(crate) fn len(&mut self) -> Result<usize, ReadError> {
         usize::try_from(self.u64()?).map_err(|_| ReadError::Malformed)
     }
 
     /// A `u64`.
+    #[inline]
     pub(crate) fn u64(&mut self) -> Result<u64, ReadError> {
         Ok(match self.u8()? {
             b @ 0..=SINGLE_BYTE_MAX => u64::from(b),
@@ -212,6 +249,7 @@ impl<'a> SliceReader<'a> {
     }
 
     /// `n` raw bytes.
+    #[inline]
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], ReadError> {
         let end = self.pos.checked_add(n).ok_or(ReadError::Truncated)?;
         let b = self.buf.get(self.pos..end).ok_or(ReadError::Truncated)?;
@@ -220,6 +258,7 @@ impl<'a> SliceReader<'a> {
     }
 
     /// What is left, consumed.
+    #[inline]
     pub(crate) fn rest(&mut self) -> &'a [u8] {
         let b = &self.buf[self.pos..];
         self.pos = self.buf.len();
@@ -227,12 +266,14 @@ impl<'a> SliceReader<'a> {
     }
 
     #[cfg_attr(not(test), allow(dead_code))] // bincode's, tested against it
+    #[inline]
     pub(crate) fn i16(&mut self) -> Result<i16, ReadError> {
         let n = self.u16()?;
         Ok(((n >> 1) as i16) ^ -((n & 1) as i16))
     }
 
     #[cfg_attr(not(test), allow(dead_code))] // bincode's, tested against it
+    #[inline]
     pub(crate) fn i32(&mut self) -> Result<i32, ReadError> {
         let n = self.u32()?;
         Ok(((n >> 1) as i32) ^ -((n & 1) as i32))

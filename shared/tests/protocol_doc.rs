@@ -9,9 +9,12 @@
 //! for every byte in order. It also refuses `hex` blocks it does not check.
 
 use glam::Vec2;
-use snapwire_shared::codec::{client_to_vec, decode_client, decode_server, server_to_vec};
+use snapwire_shared::codec::{
+    Fields, client_to_vec, decode_client, decode_message, decode_server, server_to_vec,
+};
 use snapwire_shared::delta::{DeltaScratch, Sel, write_delta, write_state_change};
-use snapwire_shared::schema::{Layouts, Schema};
+use snapwire_shared::protocol::GameMsg;
+use snapwire_shared::schema::{FieldDesc, Layout, Layouts, Schema, WireType};
 use snapwire_shared::table::Table;
 use snapwire_shared::{
     ClientMsg, EntityId, EntitySet, InputCmd, ServerMsg, Snapshot, Tick, Walker,
@@ -20,7 +23,7 @@ use snapwire_shared::{
 const PROTOCOL_DOC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/PROTOCOL.md");
 
 /// The example names this test knows how to check.
-const CHECKED_EXAMPLES: [&str; 3] = ["hello", "input", "snapshot"];
+const CHECKED_EXAMPLES: [&str; 5] = ["hello", "input", "snapshot", "schema", "message"];
 
 fn read_protocol_doc() -> String {
     std::fs::read_to_string(PROTOCOL_DOC)
@@ -151,8 +154,9 @@ fn input_example() -> ClientMsg {
     .msg()
 }
 
-/// The arena's schema: one kind (`Walker`), no state, no messages.
-fn arena_layouts() -> Layouts {
+/// The arena's schema: one kind (`Walker`), no state, no messages; what
+/// the server builds from the arena's types (`schema_of::<Arena>()`).
+fn arena_schema() -> Schema {
     Schema {
         game: "arena".into(),
         kinds: Walker::kinds(),
@@ -161,8 +165,38 @@ fn arena_layouts() -> Layouts {
         client_messages: Vec::new(),
         server_messages: Vec::new(),
     }
-    .compile()
-    .expect("the arena's schema compiles")
+}
+
+fn arena_layouts() -> Layouts {
+    arena_schema()
+        .compile()
+        .expect("the arena's schema compiles")
+}
+
+/// The descriptor message the server sends right after `Welcome`.
+fn schema_example() -> ServerMsg {
+    ServerMsg::Schema(arena_schema())
+}
+
+/// The made-up chat message of the document: type 0, one field
+/// `text: Str { max_len: 64 }`.
+fn chat_layouts() -> Vec<Layout> {
+    vec![
+        Layout::new(
+            "Chat",
+            &[FieldDesc {
+                name: "text".into(),
+                ty: WireType::Str { max_len: 64 },
+            }],
+        )
+        .expect("the chat layout compiles"),
+    ]
+}
+
+/// `Chat { text: "hi" }` from a client, its bytes made by hand: type index
+/// 0, then the string's length and bytes.
+fn message_example() -> ClientMsg {
+    ClientMsg::Message(GameMsg(vec![0x00, 0x02, b'h', b'i']))
 }
 
 fn table(layouts: &Layouts, walkers: &[(u32, Walker)]) -> Table {
@@ -261,6 +295,48 @@ fn input_example_matches_the_codec() {
 #[test]
 fn snapshot_example_matches_the_codec() {
     check_server_example("snapshot", &snapshot_example());
+}
+
+#[test]
+fn schema_example_matches_the_codec() {
+    let msg = schema_example();
+    check_server_example("schema", &msg);
+    // The document also gives the arena's schema hash: FNV-1a 64 of the
+    // descriptor's bytes, which are the message's after its tag.
+    let schema = arena_schema();
+    let encoded = server_to_vec(&msg).expect("the schema encodes");
+    assert_eq!(encoded[0], 4, "ServerMsg::Schema is tag 4");
+    let fnv = encoded[1..]
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    assert_eq!(
+        fnv,
+        schema.hash(),
+        "the hash is FNV-1a 64 of the bytes after the tag"
+    );
+    let quoted = format!("`0x{:016x}`", schema.hash());
+    assert!(
+        read_protocol_doc().contains(&quoted),
+        "PROTOCOL.md should give the arena's schema hash as {quoted}"
+    );
+}
+
+#[test]
+fn message_example_matches_the_codec() {
+    let msg = message_example();
+    check_client_example("message", &msg);
+    let ClientMsg::Message(GameMsg(bytes)) = &msg else {
+        unreachable!("the example is a message");
+    };
+    let mut fields = Fields::default();
+    let ty = decode_message(&chat_layouts(), bytes, &mut fields)
+        .expect("the message's fields decode against the chat layout");
+    assert_eq!(ty, 0, "the message is of type 0");
+    assert_eq!(fields.values, vec![0], "one string slot, the first string");
+    assert_eq!(fields.strings.len(), 1);
+    assert_eq!(&*fields.strings[0], "hi");
 }
 
 #[test]

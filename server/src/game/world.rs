@@ -347,6 +347,13 @@ impl<G: Game> World<G> {
         let layouts = &*self.layouts;
         entities.clear();
         entities.rows.reserve(self.order.len());
+        let widest = layouts
+            .kinds
+            .iter()
+            .map(|k| k.layout.len())
+            .max()
+            .unwrap_or(0);
+        entities.values.reserve(self.order.len() * widest);
         for &k in &self.order {
             let s = &self.entities[k];
             let kind = s.value.kind_index();

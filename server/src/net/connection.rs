@@ -41,6 +41,10 @@ use tracing::debug;
 
 pub(super) type Ws = WebSocketStream<Transport>;
 
+/// The longest close reason a frame can carry (RFC 6455 §5.5: a control
+/// frame's payload is at most 125 bytes, two of them the code).
+const MAX_CLOSE_REASON: usize = 123;
+
 /// How long the server waits for the client's side of a close handshake.
 const CLOSE_LINGER: Duration = Duration::from_secs(1);
 
@@ -487,9 +491,15 @@ async fn await_hello(ws: &mut Ws, deadline: Instant, limit: usize) -> Result<Hel
 /// Sends a close frame and waits briefly for the client's answer, so that
 /// the close frame is read before the TCP connection goes away.
 async fn close_with(ws: &mut Ws, code: u16, reason: Cow<'static, str>) {
+    // RFC 6455 allows 123 bytes of reason; a game's own (input refusals
+    // name its fields) may be longer: cut at a character boundary.
+    let mut end = reason.len().min(MAX_CLOSE_REASON);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
     let frame = CloseFrame {
         code: CloseCode::from(code),
-        reason: reason.as_ref().into(),
+        reason: reason[..end].into(),
     };
     let _ = timeout(CLOSE_LINGER, async {
         if ws.close(Some(frame)).await.is_ok() {

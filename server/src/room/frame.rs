@@ -3,10 +3,10 @@
 use crate::sim::Grid;
 use crate::view::EXIT_RADIUS_FACTOR;
 use snapwire_shared::Tick;
-use snapwire_shared::delta::{self, DeltaScratch, EncodedUpdates, Sel};
+use snapwire_shared::delta::{self, DeltaScratch, EncodedSpawns, EncodedUpdates, Sel};
 use snapwire_shared::schema::Layouts;
 use snapwire_shared::table::Table;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// One player's entry in a frame.
 #[derive(Clone, Copy, Debug, Default)]
@@ -61,6 +61,9 @@ pub struct Frame {
     updates: EncodedUpdates,
     state_update: Vec<u8>,
     updates_since: Tick,
+    /// Every entity's arrival, encoded once if a snapshot of this tick
+    /// needs many (joins; see `delta::write_delta_cached`).
+    spawns: OnceLock<EncodedSpawns>,
     /// When the room published it (made): the start of its sends' latency.
     pub published: std::time::Instant,
     /// The room has moved to another process (the registry gave it to
@@ -178,6 +181,7 @@ impl Frame {
             updates,
             state_update,
             updates_since: Tick::NONE,
+            spawns: OnceLock::new(),
             published: std::time::Instant::now(),
             moved: false,
         }
@@ -272,7 +276,6 @@ impl Frame {
         scratch: &mut DeltaScratch,
         out: &mut Vec<u8>,
     ) {
-        let empty = Table::default();
         let shared = base.and_then(|b| self.updates_from(b.tick));
         match shared {
             Some((_, state)) => out.extend_from_slice(state),
@@ -283,19 +286,20 @@ impl Frame {
                 out,
             ),
         }
-        let base_entities = base.map_or(&empty, |b| &b.entities);
+        let base_entities = base.map_or(&snapwire_shared::table::EMPTY, |b| &b.entities);
         let base_sel = if base.is_some() {
             base_sel
         } else {
             Sel::Indices(&[])
         };
-        delta::write_delta(
+        delta::write_delta_cached(
             &self.layouts,
             base_entities,
             base_sel,
             &self.entities,
             sel,
             shared.map(|(u, _)| u),
+            Some(&self.spawns),
             scratch,
             out,
         );
