@@ -120,7 +120,9 @@ impl ClientView {
     fn collect_visible(&self, frame: &Frame, me: Option<usize>, scratch: &mut ViewScratch) {
         scratch.indices.clear();
         let indices = &mut scratch.indices;
-        indices.extend_from_slice(&frame.global);
+        if !frame.global.is_empty() {
+            indices.extend_from_slice(&frame.global);
+        }
         if let (Some(grid), Some(center)) =
             (&frame.grid, me.and_then(|i| frame.entities.rows.get(i)))
         {

@@ -403,12 +403,15 @@ pub mod parts {
 
     /// Appends the variant tag and the per-client header fields.
     pub fn snapshot_head(tick: Tick, base_tick: Tick, ack_input_seq: u32, out: &mut Vec<u8>) {
-        varint::append(out, 4 * varint::MAX_U32, |w| {
+        // On the stack, then one copy: no zero-filled headroom in `out`.
+        let mut head = [0u8; 4 * varint::MAX_U32];
+        let n = varint::write_into(&mut head, |w| {
             w.u32(SNAPSHOT_VARIANT);
             w.u32(tick.0);
             w.u32(base_tick.0);
             w.u32(ack_input_seq);
         });
+        out.extend_from_slice(&head[..n]);
     }
 
     /// Appends the events (bincode) and the game messages (a count, then

@@ -335,7 +335,7 @@ pub fn write_delta_cached(
         layouts,
         base,
         cur,
-        updates,
+        spans: updates.map_or(&[][..], |u| &u.spans[..]),
         s,
         max: &mut max,
     };
@@ -439,7 +439,8 @@ struct Merge<'a> {
     layouts: &'a Layouts,
     base: &'a Table,
     cur: &'a Table,
-    updates: Option<&'a EncodedUpdates>,
+    /// The encoded updates' spans (empty without them).
+    spans: &'a [Span],
     s: &'a mut DeltaScratch,
     /// The most bytes the lists can take, so far.
     max: &'a mut usize,
@@ -496,7 +497,7 @@ impl Merge<'_> {
     /// updates (the common case, inline), or encoded here.
     #[inline]
     fn kept(&mut self, bi: usize, k: usize, id: EntityId) {
-        if let Some(span) = self.updates.and_then(|u| u.spans.get(k))
+        if let Some(span) = self.spans.get(k)
             && span.len != ABSENT
         {
             if span.len > 0 {

@@ -201,6 +201,7 @@ impl Schema {
                 .collect::<Result<Vec<_>, _>>()
         };
         Ok(Layouts {
+            all_positioned: self.kinds.iter().all(|k| k.position.is_some()),
             position_scale,
             kinds,
             state: Layout::new("state", &self.state)?,
@@ -221,6 +222,8 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
 /// A schema compiled for encoding and decoding: per place, its slots.
 #[derive(Clone, Debug, Default)]
 pub struct Layouts {
+    /// Whether every kind has a position (then no entity is seen by all).
+    pub all_positioned: bool,
     /// Position quanta per world unit, shared by every kind with a position.
     pub position_scale: f32,
     /// By kind index.
@@ -271,6 +274,9 @@ pub struct Slot {
     pub min: i64,
     /// Largest valid value; for a string, its longest length in bytes.
     pub max: i64,
+    /// `32 - bits`: how far a value is shifted to sign-extend it from its
+    /// width (kept, not computed, on the hot path).
+    pub shift: u8,
 }
 
 impl Slot {
@@ -286,6 +292,7 @@ impl Slot {
                 signed,
                 min,
                 max,
+                shift: 32 - bits,
             }
         };
         Ok(match ty {
@@ -330,6 +337,7 @@ impl Slot {
                     signed: false,
                     min: 0,
                     max: i64::from(*max_len),
+                    shift: 0,
                 }
             }
             WireType::Ref => int(32, false),
@@ -376,7 +384,7 @@ impl Slot {
     #[inline(always)]
     pub fn zigzag_delta(&self, old: u32, new: u32) -> u32 {
         // Sign-extend the difference from the slot's width, branch-free.
-        let shift = 32 - u32::from(self.bits.max(1)).min(32);
+        let shift = u32::from(self.shift);
         let d = ((new.wrapping_sub(old) << shift) as i32) >> shift;
         ((d << 1) ^ (d >> 31)) as u32
     }

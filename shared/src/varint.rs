@@ -52,6 +52,15 @@ pub(crate) fn append<R>(
     r
 }
 
+/// Writes what `write` writes into `buf` (which must be large enough);
+/// returns how many bytes it wrote.
+#[inline]
+pub(crate) fn write_into(buf: &mut [u8], write: impl FnOnce(&mut SliceWriter<'_>)) -> usize {
+    let mut w = SliceWriter { buf, pos: 0 };
+    write(&mut w);
+    w.pos
+}
+
 /// Writes bincode `standard()` values into a slice; see [`append`].
 #[derive(Debug)]
 pub(crate) struct SliceWriter<'a> {

@@ -149,21 +149,24 @@ impl Frame {
                 .is_some_and(|k| k.position.is_some())
         };
         global.clear();
-        global.extend(
-            entities
-                .rows
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| !positioned(r.kind))
-                .map(|(i, _)| i as u32),
-        );
+        if !layouts.all_positioned {
+            global.extend(
+                entities
+                    .rows
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| !positioned(r.kind))
+                    .map(|(i, _)| i as u32),
+            );
+        }
         let grid = (view_radius > 0.0).then(|| {
             let mut g = grid.unwrap_or_default();
             let scale = layouts.position_scale;
             let cell_q = (view_radius * EXIT_RADIUS_FACTOR * scale) as i64;
+            let all = layouts.all_positioned;
             g.rebuild(
                 &entities.rows,
-                |r| positioned(r.kind),
+                |r| all || positioned(r.kind),
                 (world_size * scale) as i64,
                 cell_q,
             );
@@ -278,6 +281,8 @@ impl Frame {
     ) {
         let shared = base.and_then(|b| self.updates_from(b.tick));
         match shared {
+            // Usually one byte: "unchanged".
+            Some((_, &[b])) => out.push(b),
             Some((_, state)) => out.extend_from_slice(state),
             None => delta::write_state_change(
                 &self.layouts.state,
