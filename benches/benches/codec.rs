@@ -47,7 +47,7 @@ fn codec(c: &mut Criterion) {
     view.encode_next(&f1, 0, &mut scratch, &mut out);
     out.clear();
     view.encode_next(&f2, 0, &mut scratch, &mut out);
-    snapwire_shared::codec::parts::snapshot_tail(&[], &[], &mut out).expect("encodes");
+    snapwire_shared::codec::parts::snapshot_tail(&[], None, &mut out).expect("encodes");
     let snapshot = out.clone();
     group.bench_function("decode/aoi_snapshot", |b| {
         b.iter(|| decode_server(black_box(&snapshot)).expect("decodes"))

@@ -143,7 +143,7 @@ fn wide(c: &mut Criterion) {
                 &mut DeltaScratch::default(),
                 &mut body,
             );
-            parts::snapshot_tail(&[], &[], &mut body).expect("encodes");
+            parts::snapshot_tail(&[], None, &mut body).expect("encodes");
             Snapshot {
                 tick: Tick(tick),
                 base_tick: Tick(base_tick),

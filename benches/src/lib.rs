@@ -191,7 +191,7 @@ impl VirtualRoom {
         for (i, view) in self.views.iter_mut().enumerate() {
             self.out.clear();
             view.encode_next(frame, i, &mut self.scratch, &mut self.out);
-            snapwire_shared::codec::parts::snapshot_tail(&[], &[], &mut self.out)
+            snapwire_shared::codec::parts::snapshot_tail(&[], None, &mut self.out)
                 .expect("an empty tail encodes");
             bytes += self.out.len();
             // What the session records after writing a snapshot.

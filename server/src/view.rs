@@ -213,7 +213,7 @@ mod tests {
         let mut out = Vec::new();
         view.encode_next(f, player, scratch, &mut out);
         let head_and_body = out.clone();
-        parts::snapshot_tail(&[], &[], &mut out).unwrap();
+        parts::snapshot_tail(&[], None, &mut out).unwrap();
         let ServerMsg::Snapshot(s) = decode_server(&out).expect("snapshots decode") else {
             panic!("expected a snapshot");
         };
@@ -369,8 +369,9 @@ mod tests {
         let mut scratch = ViewScratch::default();
         send_as(&mut v, 0, &f1, &mut scratch, &mut m);
         let out = send_as(&mut v, 0, &f2, &mut scratch, &mut m);
-        // Tag, tick, base tick, ack; no state change; three empty lists.
-        assert_eq!(out, vec![1, 2, 1, 2, 0, 0, 0, 0]);
+        // Tag, tick, base tick, ack; three empty lists (the arena has no
+        // room state, so no state change either).
+        assert_eq!(out, vec![1, 2, 1, 2, 0, 0, 0]);
     }
 
     #[test]

@@ -418,10 +418,14 @@ pub mod parts {
     /// each message's bytes) that close a snapshot.
     pub fn snapshot_tail(
         events: &[ServerEvent],
-        messages: &[&[u8]],
+        messages: Option<&[&[u8]]>,
         out: &mut Vec<u8>,
     ) -> Result<(), EncodeError> {
         bincode::serde::encode_into_std_write(events, out, config::standard())?;
+        // `None`: the game declares no server messages, and sends no list.
+        let Some(messages) = messages else {
+            return Ok(());
+        };
         let n: usize = messages.iter().map(|m| m.len()).sum();
         varint::append(out, varint::MAX_LEN + n, |w| {
             w.len(messages.len());

@@ -575,7 +575,10 @@ impl EncodedSpawns {
 #[inline]
 fn write_spawn(layouts: &Layouts, t: &Table, row: &Row, w: &mut SliceWriter<'_>) {
     let layout = &layouts.kinds[usize::from(row.kind)].layout;
-    w.u32(u32::from(row.kind));
+    // A game of one kind sends no kind.
+    if layouts.kinds.len() > 1 {
+        w.u32(u32::from(row.kind));
+    }
     w.u32(row.owner);
     write_change(layout, None, t.slots(row, layout.len()), t, w);
 }
@@ -675,7 +678,11 @@ pub(crate) fn read_delta(
     let mut prev = 0;
     for _ in 0..n {
         let id = gap_id(&mut prev, r.u32()?)?;
-        let kind = u16::try_from(r.u32()?).map_err(|_| Malformed)?;
+        let kind = if layouts.kinds.len() > 1 {
+            u16::try_from(r.u32()?).map_err(|_| Malformed)?
+        } else {
+            0
+        };
         let owner = r.u32()?;
         let kl = layouts.kinds.get(usize::from(kind)).ok_or(Malformed)?;
         let start = out.values.len() as u32;
@@ -712,10 +719,15 @@ fn push_row(out: &mut Table, kl: &crate::schema::KindLayout, mut row: Row) {
 }
 
 /// Appends the room state's change from `old` (`None`: from zero) to
-/// `new`: a mask byte 0 when nothing changed. Both tables hold the state's
+/// `new`: a mask byte 0 when nothing changed, nothing at all when the game
+/// declares no room state. Both tables hold the state's
 /// slots from their start.
 pub fn write_state_change(layout: &Layout, old: Option<&Table>, new: &Table, out: &mut Vec<u8>) {
     let n = layout.len();
+    if n == 0 {
+        // A game without room state sends none, not even a mask.
+        return;
+    }
     let base = old.map(|o| (&o.values[..n.min(o.values.len())], o));
     if new.values.len() < n || base.is_some_and(|(v, _)| v.len() < n) {
         // Not the layout's state: a caller's bug; send "unchanged".

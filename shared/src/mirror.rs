@@ -148,14 +148,17 @@ impl Mirror {
         let mut r = SliceReader::new(&snap.body);
         self.spare_state.clear();
         let old_state = (!full).then(|| (&self.state.values[..], &self.state));
-        delta::read_change(
-            &layouts.state,
-            old_state,
-            &mut r,
-            &mut self.spare_state,
-            false,
-        )
-        .map_err(ApplyError::from)?;
+        // A game without room state sends none.
+        if !layouts.state.is_empty() {
+            delta::read_change(
+                &layouts.state,
+                old_state,
+                &mut r,
+                &mut self.spare_state,
+                false,
+            )
+            .map_err(ApplyError::from)?;
+        }
         let base = (!full).then_some(&self.table);
         delta::read_delta(layouts, base, &mut r, &mut self.spare, &mut self.removed)?;
         let applied = read_tail(layouts, &mut r)?;
@@ -341,7 +344,12 @@ fn read_tail(layouts: &Layouts, r: &mut SliceReader<'_>) -> Result<Applied, Deco
         bincode::config::standard().with_limit::<{ crate::codec::SERVER_DECODE_LIMIT }>(),
     )?;
     let mut r = SliceReader::new(&rest[used..]);
-    let n = r.len()?;
+    // A game that declares no server messages sends no message list.
+    let n = if layouts.server_messages.is_empty() {
+        0
+    } else {
+        r.len()?
+    };
     let mut messages = Vec::with_capacity(n.min(64));
     for _ in 0..n {
         let mut f = Fields::default();

@@ -239,7 +239,7 @@ fn snapshot_example() -> ServerMsg {
         &mut DeltaScratch::default(),
         &mut body,
     );
-    snapwire_shared::codec::parts::snapshot_tail(&[], &[], &mut body).expect("encodes");
+    snapwire_shared::codec::parts::snapshot_tail(&[], None, &mut body).expect("encodes");
     ServerMsg::Snapshot(Snapshot {
         tick: Tick(1000),
         base_tick: Tick(999),

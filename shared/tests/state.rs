@@ -154,7 +154,7 @@ fn snapshot(
         &mut DeltaScratch::default(),
         &mut body,
     );
-    parts::snapshot_tail(&[], &[], &mut body).expect("an empty tail encodes");
+    parts::snapshot_tail(&[], None, &mut body).expect("an empty tail encodes");
     Snapshot {
         tick: Tick(tick),
         base_tick: Tick(base_tick),

@@ -66,18 +66,19 @@ enum Mode {
 
 /// The payload for `tick`: a complete, empty snapshot padded to `size`.
 fn payload(tick: Tick, size: usize) -> Bytes {
-    // No room state, no entities (empty state change and delta lists), one
-    // event carrying the padding, no game messages.
+    // The arena's shape: no room state (so no state change), no entities
+    // (three empty delta lists), one event carrying the padding, and no
+    // message list (the arena has no messages).
     let snapshot = |pad: usize| {
         let mut out = Vec::new();
         codec::parts::snapshot_head(tick, Tick::NONE, 0, &mut out);
-        out.extend_from_slice(&[0, 0, 0, 0]);
+        out.extend_from_slice(&[0, 0, 0]);
         let events = [ServerEvent::PlayerJoined {
             player: PlayerId(1),
             entity: EntityId(1),
             name: "x".repeat(pad),
         }];
-        codec::parts::snapshot_tail(&events, &[], &mut out).expect("encodes");
+        codec::parts::snapshot_tail(&events, None, &mut out).expect("encodes");
         out
     };
     let bare = snapshot(0).len();
@@ -141,11 +142,20 @@ async fn join(stream: TcpStream, tick_rate: u16) -> Option<Ws> {
             size: 1000.0,
             view_radius: 0.0,
         },
-        schema_hash: 0,
+        schema_hash: arena_schema().hash(),
     });
     let welcome = codec::server_to_vec(&welcome).expect("encodes");
     ws.send(Message::Binary(welcome.into())).await.ok()?;
+    // The arena's descriptor, as snapwire sends it after Welcome, so that
+    // the same bots (which decode by it) can be pointed here.
+    let schema = codec::server_to_vec(&ServerMsg::Schema(arena_schema())).expect("encodes");
+    ws.send(Message::Binary(schema.into())).await.ok()?;
     Some(ws)
+}
+
+/// The arena's schema, which snapwire's default game sends.
+fn arena_schema() -> snapwire_shared::Schema {
+    snapwire_server::game::schema_of::<snapwire_server::game::arena::Arena>()
 }
 
 /// `--mode tasks`: this connection's own task sends every frame and wakes

@@ -493,7 +493,9 @@ impl Session {
             })
             .map(|m| &m.bytes[..])
             .collect();
-        if let Err(error) = codec::parts::snapshot_tail(&self.due_events, &messages, buf) {
+        let has_messages = !self.shared.config.game.layouts().server_messages.is_empty();
+        let messages = has_messages.then_some(&messages[..]);
+        if let Err(error) = codec::parts::snapshot_tail(&self.due_events, messages, buf) {
             warn!(peer = %self.peer, player = %self.player(), %error, "snapshot encoding failed");
             return Err(Outcome::close(close::INTERNAL_ERROR, "internal error"));
         }
