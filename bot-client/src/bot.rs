@@ -11,7 +11,7 @@ use snapwire_shared::RoomId;
 use snapwire_shared::arena::{Predictor, Walker};
 use snapwire_shared::codec::{self, DecodeError};
 use snapwire_shared::mirror::Mirror;
-use snapwire_shared::{ClientMsg, InputCmd, ServerMsg, SessionToken, Snapshot, Tick, Welcome};
+use snapwire_shared::{ClientMsg, InputCmd, ServerMsg, SessionToken, Tick, Welcome};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -475,20 +475,14 @@ impl Bot {
             self.chain_tick = header.tick;
             return Ok(Received::Snapshot);
         }
-        match codec::decode_server(bytes)? {
-            ServerMsg::Snapshot(snap) => {
-                self.on_snapshot_arrival(now, window, c, shared, samples);
-                self.apply(
-                    &snap,
-                    window.is_some_and(|w| w.contains(now)),
-                    c,
-                    shared,
-                    samples,
-                );
-                Ok(Received::Snapshot)
-            }
-            other => Ok(Received::Other(other)),
+        // Read in place: the body is applied where it lies.
+        if let Some((head, body)) = codec::split_snapshot(bytes)? {
+            self.on_snapshot_arrival(now, window, c, shared, samples);
+            let counted = window.is_some_and(|w| w.contains(now));
+            self.apply(&head, body, counted, c, shared, samples);
+            return Ok(Received::Snapshot);
         }
+        Ok(Received::Other(codec::decode_server(bytes)?))
     }
 
     fn on_snapshot_arrival(
@@ -523,7 +517,8 @@ impl Bot {
     /// "renders" the other entities where a client would draw them.
     fn apply(
         &mut self,
-        snap: &Snapshot,
+        snap: &codec::SnapshotHeader,
+        body: &[u8],
         counted: bool,
         c: &mut Counters,
         shared: &Shared,
@@ -532,7 +527,7 @@ impl Bot {
         let Some(mirror) = self.mirror.as_mut() else {
             return;
         };
-        if mirror.apply(snap).is_err() {
+        if mirror.apply_parts(snap, body).is_err() {
             self.delta_error(c, shared);
             return;
         }

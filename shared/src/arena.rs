@@ -66,7 +66,7 @@ impl InputCmd {
     /// This input as the server will see it: every field quantised (what a
     /// client should predict with).
     pub fn quantised(&self) -> InputCmd {
-        let codec = FieldCodec::of::<InputCmd>();
+        let codec = Self::codec();
         let mut q = codec
             .decode::<InputCmd>(&codec.encode(self))
             .unwrap_or_default();
@@ -76,7 +76,16 @@ impl InputCmd {
 
     /// The `Input` message that sends it.
     pub fn msg(&self) -> crate::ClientMsg {
-        crate::codec::input_msg(self.seq, self)
+        crate::ClientMsg::Input(crate::protocol::InputMsg {
+            seq: self.seq,
+            fields: Self::codec().encode(self),
+        })
+    }
+
+    /// The input's field codec, made once (a client sends 30 a second).
+    fn codec() -> &'static FieldCodec {
+        static CODEC: std::sync::OnceLock<FieldCodec> = std::sync::OnceLock::new();
+        CODEC.get_or_init(FieldCodec::of::<InputCmd>)
     }
 }
 

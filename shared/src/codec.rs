@@ -188,6 +188,18 @@ pub struct SnapshotHeader {
     pub ack_input_seq: u32,
 }
 
+/// If `bytes` is a `ServerMsg::Snapshot`, its header and the bytes after
+/// it (for [`crate::mirror::Mirror::apply_parts`], without copying them).
+/// `Ok(None)` for any other message.
+pub fn split_snapshot(bytes: &[u8]) -> Result<Option<(SnapshotHeader, &[u8])>, DecodeError> {
+    let mut r = SliceReader::new(bytes);
+    if !is_snapshot(&mut r)? {
+        return Ok(None);
+    }
+    let head = read_snapshot_header(&mut r)?;
+    Ok(Some((head, r.rest())))
+}
+
 /// If `bytes` is a `ServerMsg::Snapshot`, decodes only its header (tag,
 /// tick, base tick, ack): enough to follow the `base_tick` chain without the
 /// cost of decoding every entity. `Ok(None)` for any other message.

@@ -124,6 +124,7 @@ fn write_numeric_change(
 /// never writes: a mask bit beyond the layout, a masked slot that does not
 /// change, a value out of its field's range, a string too long or not
 /// UTF-8, and (with `nonzero`) an empty mask.
+#[inline]
 pub(crate) fn read_change(
     layout: &Layout,
     old: Base<'_>,
@@ -135,6 +136,52 @@ pub(crate) fn read_change(
     let mask = r.u64()?;
     if mask & !layout.full_mask() != 0 || (nonzero && mask == 0) {
         return Err(Malformed);
+    }
+    if !layout.has_strings {
+        // Numbers only (the common case): start from the old slots (or
+        // zeros), then visit the masked ones alone.
+        let start = out.values.len();
+        match old {
+            Some((o, _)) => {
+                for &v in &o[..layout.len()] {
+                    out.values.push(v);
+                }
+            }
+            None => {
+                for _ in 0..layout.len() {
+                    out.values.push(0);
+                }
+            }
+        }
+        let mut m = mask;
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            m &= m - 1;
+            let slot = &layout.slots[i];
+            let z = r.u32()?;
+            if z == 0 {
+                return Err(Malformed);
+            }
+            let v = slot.apply_zigzag(out.values[start + i], z).ok_or(Malformed)?;
+            if !slot.check(v) {
+                return Err(Malformed);
+            }
+            out.values[start + i] = v;
+        }
+        // From zero, an unmasked field is 0: it must be valid too.
+        if old.is_none() {
+            let zeros = !mask & layout.full_mask();
+            if zeros != 0
+                && layout
+                    .slots
+                    .iter()
+                    .enumerate()
+                    .any(|(i, s)| zeros >> i & 1 != 0 && !s.check(0))
+            {
+                return Err(Malformed);
+            }
+        }
+        return Ok(());
     }
     for (i, slot) in layout.slots.iter().enumerate() {
         let changed = mask >> i & 1 != 0;

@@ -7,7 +7,7 @@
 //! as the descriptor describes them; a client built with the game's types
 //! reads them as those types ([`Mirror::get`], [`Mirror::state`]).
 
-use crate::codec::{DecodeError, Fields};
+use crate::codec::{DecodeError, Fields, SnapshotHeader};
 use crate::delta::{self, ApplyError};
 use crate::field::{EntitySet, MessageSet, Replicate, SlotReader};
 use crate::ids::{EntityId, Tick};
@@ -70,8 +70,8 @@ impl Applied {
     }
 }
 
-/// Positions of one past view, by id, for interpolation.
-type Positions = Vec<(EntityId, i32, i32)>;
+/// Positions of one past view, by id, in world units, for interpolation.
+type Positions = Vec<(EntityId, Vec2)>;
 
 /// The client's copy of what the server last sent it.
 #[derive(Debug)]
@@ -131,6 +131,17 @@ impl Mirror {
     /// mirror; a delta must be based on the mirror's tick. On error the
     /// mirror is unchanged.
     pub fn apply(&mut self, snap: &Snapshot) -> Result<Applied, MirrorError> {
+        let head = SnapshotHeader {
+            tick: snap.tick,
+            base_tick: snap.base_tick,
+            ack_input_seq: snap.ack_input_seq,
+        };
+        self.apply_parts(&head, &snap.body)
+    }
+
+    /// [`Mirror::apply`] for a snapshot read in place: its header and the
+    /// bytes after it (see [`crate::codec::split_snapshot`]), with no copy.
+    pub fn apply_parts(&mut self, snap: &SnapshotHeader, body: &[u8]) -> Result<Applied, MirrorError> {
         if self.tick.is_some() && !snap.tick.is_newer_than(self.tick) {
             return Err(MirrorError::Stale {
                 have: self.tick,
@@ -145,7 +156,7 @@ impl Mirror {
         }
         let full = !snap.base_tick.is_some();
         let layouts = &*self.layouts;
-        let mut r = SliceReader::new(&snap.body);
+        let mut r = SliceReader::new(body);
         self.spare_state.clear();
         let old_state = (!full).then(|| (&self.state.values[..], &self.state));
         // A game without room state sends none.
@@ -173,24 +184,27 @@ impl Mirror {
                 Vec::new()
             };
             positions.clear();
-            positions.extend(
-                self.spare
-                    .rows
-                    .iter()
-                    .filter(|r| self.has_position(r))
-                    .map(|r| (r.id, r.x, r.y)),
-            );
+            let inv = 1.0 / self.layouts.position_scale;
+            let at = |r: &Row| (r.id, Vec2::new(r.x as f32 * inv, r.y as f32 * inv));
+            if self.layouts.all_positioned {
+                positions.extend(self.spare.rows.iter().map(at));
+            } else {
+                positions.extend(self.spare.rows.iter().filter(|r| self.has_position(r)).map(at));
+            }
             self.history.push_front((self.tick, positions));
         }
         self.tick = snap.tick;
         Ok(applied)
     }
 
+    #[inline]
     fn has_position(&self, row: &Row) -> bool {
-        self.layouts
-            .kinds
-            .get(usize::from(row.kind))
-            .is_some_and(|k| k.position.is_some())
+        self.layouts.all_positioned
+            || self
+                .layouts
+                .kinds
+                .get(usize::from(row.kind))
+                .is_some_and(|k| k.position.is_some())
     }
 
     /// Tick of the newest applied snapshot.
@@ -279,7 +293,7 @@ impl Mirror {
                 // Not visible that far back: hold the oldest known position.
                 return Some(later.1);
             };
-            let pos = self.to_world(view[i].1, view[i].2);
+            let pos = view[i].1;
             if age >= ticks_behind {
                 let span = age - later.0;
                 let t = if span > 0.0 {
@@ -317,7 +331,7 @@ impl Mirror {
                 }
                 let (age, pos) = (
                     self.tick.since(*tick) as f32,
-                    self.to_world(view[*c].1, view[*c].2),
+                    view[*c].1,
                 );
                 if age >= ticks_behind {
                     let span = age - later.0;
