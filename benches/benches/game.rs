@@ -60,6 +60,7 @@ struct Unit {
     drift: f32,
     kills: u16,
     deaths: u16,
+    assists: u16,
 }
 
 fn layouts() -> Arc<Layouts> {

@@ -391,4 +391,91 @@ mod tests {
         let again = f2.shared_body(Some(&f1));
         assert!(Arc::ptr_eq(&first, &again), "one encoding per baseline");
     }
+
+    /// A flag: a kind without a position.
+    #[derive(snapwire_shared::Replicate, Clone, Debug, Default)]
+    struct Flag {
+        holder: Option<EntityId>,
+    }
+
+    #[derive(snapwire_shared::Entities, Clone, Debug)]
+    enum Both {
+        Walker(Walker),
+        Flag(Flag),
+    }
+
+    #[test]
+    fn a_kind_without_position_is_seen_by_every_client() {
+        let schema = Schema {
+            game: "both".into(),
+            kinds: Both::kinds(),
+            state: Vec::new(),
+            input: Vec::new(),
+            client_messages: Vec::new(),
+            server_messages: Vec::new(),
+        };
+        let l = Arc::new(schema.compile().unwrap());
+        assert!(!l.all_positioned);
+        let mut t = Table::default();
+        let things = [
+            (
+                1,
+                Both::Walker(Walker {
+                    pos: Vec2::new(100.0, 100.0),
+                    ..Walker::default()
+                }),
+            ),
+            (
+                2,
+                Both::Walker(Walker {
+                    pos: Vec2::new(900.0, 900.0),
+                    ..Walker::default()
+                }),
+            ),
+            (
+                3,
+                Both::Flag(Flag {
+                    holder: Some(EntityId(2)),
+                }),
+            ),
+        ];
+        for (id, thing) in &things {
+            let kind = thing.kind_index();
+            t.push_with(EntityId(*id), kind, 0, &l.kinds[usize::from(kind)], |w| {
+                thing.write_kind(w)
+            });
+        }
+        let players = (0..2)
+            .map(|i| PlayerFrame {
+                entity_index: i,
+                ack_input_seq: 1,
+                conn: 1,
+            })
+            .collect();
+        let f = Arc::new(Frame::new(
+            Tick(1),
+            l.clone(),
+            t,
+            Table::default(),
+            300.0,
+            WORLD,
+            players,
+        ));
+        assert_eq!(f.global, [2], "the flag is the frame's one global entity");
+        for (player, want) in [(0, [1, 3]), (1, [2, 3])] {
+            let mut v = ClientView::new(300.0);
+            let mut m = Mirror::with_layouts(l.clone());
+            send_as(&mut v, player, &f, &mut ViewScratch::default(), &mut m);
+            assert_eq!(
+                ids(&m),
+                want,
+                "player {player} sees its neighbour and the flag"
+            );
+            assert!(v.sees(EntityId(3)));
+            match m.get::<Both>(EntityId(3)) {
+                Some(Both::Flag(flag)) => assert_eq!(flag.holder, Some(EntityId(2))),
+                other => panic!("entity 3 should be the flag, is {other:?}"),
+            }
+        }
+    }
 }

@@ -317,6 +317,25 @@ async fn an_input_field_out_of_range_is_closed_with_1007_naming_it() {
     server.stop().await;
 }
 
+/// The game's own rule, on top of the declared ranges: each of move_x and
+/// move_y may be 1, but not both (a diagonal faster than a straight run).
+#[tokio::test]
+async fn the_games_input_check_refuses_with_1007_and_its_reason() {
+    let server = TestServer::start(shooter(Vec::new())).await;
+    let (mut client, _) = join(&server, "d").await;
+    let diagonal = Controls {
+        move_x: 1.0,
+        move_y: 1.0,
+        ..Controls::default()
+    };
+    play(&mut client, 1, diagonal).await;
+    assert_eq!(
+        expect_close(&mut client).await,
+        (close::INVALID_PAYLOAD, "move vector longer than 1".into())
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn bad_messages_are_closed_with_1007() {
     let server = TestServer::start(shooter(Vec::new())).await;

@@ -162,7 +162,9 @@ pub(crate) fn read_change(
             if z == 0 {
                 return Err(Malformed);
             }
-            let v = slot.apply_zigzag(out.values[start + i], z).ok_or(Malformed)?;
+            let v = slot
+                .apply_zigzag(out.values[start + i], z)
+                .ok_or(Malformed)?;
             if !slot.check(v) {
                 return Err(Malformed);
             }

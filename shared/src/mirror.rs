@@ -141,7 +141,11 @@ impl Mirror {
 
     /// [`Mirror::apply`] for a snapshot read in place: its header and the
     /// bytes after it (see [`crate::codec::split_snapshot`]), with no copy.
-    pub fn apply_parts(&mut self, snap: &SnapshotHeader, body: &[u8]) -> Result<Applied, MirrorError> {
+    pub fn apply_parts(
+        &mut self,
+        snap: &SnapshotHeader,
+        body: &[u8],
+    ) -> Result<Applied, MirrorError> {
         if self.tick.is_some() && !snap.tick.is_newer_than(self.tick) {
             return Err(MirrorError::Stale {
                 have: self.tick,
@@ -189,7 +193,13 @@ impl Mirror {
             if self.layouts.all_positioned {
                 positions.extend(self.spare.rows.iter().map(at));
             } else {
-                positions.extend(self.spare.rows.iter().filter(|r| self.has_position(r)).map(at));
+                positions.extend(
+                    self.spare
+                        .rows
+                        .iter()
+                        .filter(|r| self.has_position(r))
+                        .map(at),
+                );
             }
             self.history.push_front((self.tick, positions));
         }
@@ -329,10 +339,7 @@ impl Mirror {
                     found = Some(later.1);
                     break;
                 }
-                let (age, pos) = (
-                    self.tick.since(*tick) as f32,
-                    view[*c].1,
-                );
+                let (age, pos) = (self.tick.since(*tick) as f32, view[*c].1);
                 if age >= ticks_behind {
                     let span = age - later.0;
                     let t = if span > 0.0 {

@@ -185,9 +185,13 @@ impl Game for Shooter {
         )
     }
 
-    /// A player may not fire and chat at once, say; here: no rule beyond
-    /// the declared ranges, which the framework has already checked.
-    fn validate_input(_input: &Controls) -> Result<(), Cow<'static, str>> {
+    /// Each field is already within its declared range; the game's own
+    /// rule: no running faster diagonally (a move vector longer than 1,
+    /// with room for the 1/1024 rounding of a unit vector).
+    fn validate_input(input: &Controls) -> Result<(), Cow<'static, str>> {
+        if Vec2::new(input.move_x, input.move_y).length() > 1.01 {
+            return Err("move vector longer than 1".into());
+        }
         Ok(())
     }
 
@@ -212,7 +216,7 @@ impl Game for Shooter {
             match e.value {
                 Thing::Soldier(s) => {
                     let input = e.input.copied().unwrap_or_default();
-                    let dir = Vec2::new(input.move_x, input.move_y).clamp_length_max(1.0);
+                    let dir = Vec2::new(input.move_x, input.move_y);
                     s.pos = (s.pos + dir * SPEED * dt).clamp(Vec2::ZERO, Vec2::splat(size));
                     s.aim = input.aim;
                     s.cooldown = s.cooldown.saturating_sub(1);
