@@ -402,6 +402,15 @@ impl Session {
         loop {
             match self.joined.events.try_recv() {
                 Ok(e) => {
+                    // Another player's message is not this client's to
+                    // queue: only what it will be sent counts against its
+                    // backlog.
+                    if let (_, Event::Game(m)) = &e
+                        && let Audience::Player(p) = m.to
+                        && p != self.player()
+                    {
+                        continue;
+                    }
                     if self.pending_events.len() >= self.backlog_limit {
                         return Err(Outcome::violation(
                             Violation::Lagging,
