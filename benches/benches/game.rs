@@ -119,7 +119,17 @@ fn wide(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |bench, _| {
             bench.iter(|| {
                 out.clear();
-                write_delta(&l, &a, Sel::All, &b, Sel::All, None, &mut scratch, &mut out);
+                write_delta(
+                    &l,
+                    &a,
+                    Sel::All,
+                    &b,
+                    Sel::All,
+                    None,
+                    None,
+                    &mut scratch,
+                    &mut out,
+                );
                 black_box(out.len())
             })
         });
@@ -140,6 +150,7 @@ fn wide(c: &mut Criterion) {
                 Sel::All,
                 cur,
                 Sel::All,
+                None,
                 None,
                 &mut DeltaScratch::default(),
                 &mut body,

@@ -55,27 +55,40 @@ async fn an_upgrade_to_another_path_is_refused_with_404() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn an_upgrade_offering_the_subprotocol_is_accepted_and_echoed() {
-    let server = TestServer::start(config()).await;
+/// An accepted upgrade offering `protocols`, and the subprotocol the
+/// server answered with.
+async fn upgrade_offering(
+    server: &TestServer,
+    protocols: &'static str,
+) -> (
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    Option<String>,
+) {
     let mut req = server
         .url()
         .into_client_request()
         .expect("test urls are valid");
     req.headers_mut().insert(
         "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("chat, snapwire.v2"),
+        HeaderValue::from_static(protocols),
     );
-    let (_ws, resp) = within(connect_async(req))
+    let (ws, resp) = within(connect_async(req))
         .await
         .expect("the upgrade should be accepted");
     assert_eq!(resp.status(), StatusCode::SWITCHING_PROTOCOLS);
-    assert_eq!(
-        resp.headers()
-            .get("Sec-WebSocket-Protocol")
-            .and_then(|v| v.to_str().ok()),
-        Some(SUBPROTOCOL)
-    );
+    let chosen = resp
+        .headers()
+        .get("Sec-WebSocket-Protocol")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (ws, chosen)
+}
+
+#[tokio::test]
+async fn an_upgrade_offering_the_subprotocol_is_accepted_and_echoed() {
+    let server = TestServer::start(config()).await;
+    let (_ws, chosen) = upgrade_offering(&server, "chat, snapwire.v2").await;
+    assert_eq!(chosen.as_deref(), Some(SUBPROTOCOL));
     server.stop().await;
 }
 
@@ -88,23 +101,8 @@ async fn a_version_1_client_is_closed_with_1002_naming_both_versions() {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
     let server = TestServer::start(config()).await;
-    let mut req = server
-        .url()
-        .into_client_request()
-        .expect("test urls are valid");
-    req.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        HeaderValue::from_static("snapwire.v1"),
-    );
-    let (mut ws, resp) = within(connect_async(req))
-        .await
-        .expect("a version-1 upgrade is accepted");
-    assert_eq!(
-        resp.headers()
-            .get("Sec-WebSocket-Protocol")
-            .and_then(|v| v.to_str().ok()),
-        Some("snapwire.v1")
-    );
+    let (mut ws, chosen) = upgrade_offering(&server, "snapwire.v1").await;
+    assert_eq!(chosen.as_deref(), Some("snapwire.v1"));
     // Version 1's Hello: tag 0, version 1, name "old", no tokens.
     ws.send(Message::Binary(
         vec![0, 1, 3, b'o', b'l', b'd', 0, 0].into(),

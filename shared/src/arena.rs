@@ -32,7 +32,7 @@ pub const MAX_WORLD_SIZE: f32 = 1_048_576.0;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Replicate)]
 pub struct Walker {
     /// Position in world units; the arena spans `[0, size]` on both axes.
-    #[snap(position, scale = 16, min = 0, max = 1_048_576)]
+    #[snap(position, scale = POS_SCALE, min = 0, max = MAX_WORLD_SIZE)]
     pub pos: Vec2,
     /// Velocity in world units per second.
     #[snap(scale = 8, min = -4096, max = 4095.875)]

@@ -16,7 +16,7 @@ use crate::ids::Tick;
 use crate::protocol::{
     ClientMsg, GameMsg, InputMsg, SNAPSHOT_VARIANT, ServerEvent, ServerMsg, Snapshot,
 };
-use crate::schema::{Layout, Schema};
+use crate::schema::{Layout, Schema, Slot};
 use crate::varint::{self, ReadError, SliceReader};
 use bincode::config::{self, Config};
 use std::sync::Arc;
@@ -304,14 +304,42 @@ fn read_fields(
             out.values.push(out.strings.len() as u32);
             out.strings.push(s.into());
         } else {
-            let v = slot.apply_zigzag(0, r.u32()?).ok_or(out_of_range)?;
-            if !slot.check(v) {
-                return Err(out_of_range);
-            }
-            out.values.push(v);
+            out.values.push(read_number(slot, i, r)?);
         }
     }
     Ok(())
+}
+
+/// One numeric field, as the change from zero, checked against its range.
+#[inline]
+fn read_number(slot: &Slot, i: usize, r: &mut SliceReader<'_>) -> Result<u32, DecodeError> {
+    let out_of_range = DecodeError::OutOfRange { field: i as u16 };
+    let v = slot.apply_zigzag(0, r.u32()?).ok_or(out_of_range)?;
+    if !slot.check(v) {
+        return Err(out_of_range);
+    }
+    Ok(v)
+}
+
+/// [`decode_fields`] for a layout of numbers only (an input), into `out`
+/// without allocating; returns how many slots were read. A layout with a
+/// string, or with more slots than `out` holds, is refused as malformed.
+pub fn decode_numbers(
+    layout: &Layout,
+    bytes: &[u8],
+    out: &mut [u32],
+) -> Result<usize, DecodeError> {
+    if layout.has_strings || layout.len() > out.len() {
+        return Err(DecodeError::Malformed);
+    }
+    let mut r = SliceReader::new(bytes);
+    for (i, (slot, v)) in layout.slots.iter().zip(out.iter_mut()).enumerate() {
+        *v = read_number(slot, i, &mut r)?;
+    }
+    if r.remaining() != 0 {
+        return Err(DecodeError::TrailingBytes);
+    }
+    Ok(layout.len())
 }
 
 /// Encodes a value of a `Replicate` type (an input) by its own fields.

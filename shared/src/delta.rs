@@ -332,36 +332,19 @@ pub struct DeltaScratch {
     bytes: Vec<u8>,
 }
 
-/// Appends to `out` the delta from the view `base_sel` of `base` to the
-/// view `cur_sel` of `cur`. When `updates` holds the changes from `base`
-/// to `cur` (built from exactly these two tables), kept entities' changes
-/// are copied from it; otherwise they are encoded here.
-#[allow(clippy::too_many_arguments)]
-pub fn write_delta(
-    layouts: &Layouts,
-    base: &Table,
-    base_sel: Sel<'_>,
-    cur: &Table,
-    cur_sel: Sel<'_>,
-    updates: Option<&EncodedUpdates>,
-    scratch: &mut DeltaScratch,
-    out: &mut Vec<u8>,
-) {
-    write_delta_cached(
-        layouts, base, base_sel, cur, cur_sel, updates, None, scratch, out,
-    );
-}
-
 /// Arrivals in one snapshot from which encoding every entity's arrival
 /// once, for all the clients of the tick, is cheaper than encoding each
 /// (a client that joins, a mass join at a match's start).
 const SPAWN_CACHE_MIN: usize = 16;
 
-/// [`write_delta`], with the arrivals of a snapshot that has many of them
-/// copied from `spawns`, filled (for every entity of `cur`) the first time
-/// it is needed.
+/// Appends to `out` the delta from the view `base_sel` of `base` to the
+/// view `cur_sel` of `cur`. When `updates` holds the changes from `base`
+/// to `cur` (built from exactly these two tables), kept entities' changes
+/// are copied from it; otherwise they are encoded here. With `spawns`, a
+/// snapshot with many arrivals copies them from it, filled (for every
+/// entity of `cur`) the first time it is needed.
 #[allow(clippy::too_many_arguments)]
-pub fn write_delta_cached(
+pub fn write_delta(
     layouts: &Layouts,
     base: &Table,
     base_sel: Sel<'_>,

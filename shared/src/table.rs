@@ -9,7 +9,7 @@
 
 use crate::field::{SlotReader, SlotWriter};
 use crate::ids::{EntityId, PlayerId};
-use crate::schema::{KindLayout, Layout, Layouts};
+use crate::schema::{KindLayout, Layout};
 use std::sync::Arc;
 
 /// One entity of a table.
@@ -157,24 +157,5 @@ impl Table {
     /// A reader over `row`'s slots, for the game's types.
     pub fn reader(&self, row: &Row) -> SlotReader<'_> {
         SlotReader::new(&self.values[row.start as usize..], &self.strings)
-    }
-
-    /// Whether every row's slots hold valid values of its kind: what a
-    /// decoded table is checked for before it is used.
-    pub fn check(&self, layouts: &Layouts) -> bool {
-        self.rows.windows(2).all(|w| w[0].id < w[1].id)
-            && self.rows.iter().all(|r| {
-                layouts.kinds.get(usize::from(r.kind)).is_some_and(|k| {
-                    let slots = self.slots(r, k.layout.len());
-                    slots.len() == k.layout.len()
-                        && k.layout.slots.iter().zip(slots).all(|(s, &v)| {
-                            if s.is_str() {
-                                (v as usize) < self.strings.len()
-                            } else {
-                                s.check(v)
-                            }
-                        })
-                })
-            })
     }
 }

@@ -236,6 +236,7 @@ fn snapshot_example() -> ServerMsg {
         &cur,
         Sel::All,
         None,
+        None,
         &mut DeltaScratch::default(),
         &mut body,
     );

@@ -151,6 +151,7 @@ fn snapshot(
         cur.0,
         Sel::All,
         updates,
+        None,
         &mut DeltaScratch::default(),
         &mut body,
     );
@@ -353,8 +354,8 @@ proptest! {
         updates.build(&l, &ta, &tb);
         let (mut copied, mut diffed) = (Vec::new(), Vec::new());
         let mut s = DeltaScratch::default();
-        write_delta(&l, &ta, Sel::All, &tb, Sel::All, Some(&updates), &mut s, &mut copied);
-        write_delta(&l, &ta, Sel::All, &tb, Sel::All, None, &mut s, &mut diffed);
+        write_delta(&l, &ta, Sel::All, &tb, Sel::All, Some(&updates), None, &mut s, &mut copied);
+        write_delta(&l, &ta, Sel::All, &tb, Sel::All, None, None, &mut s, &mut diffed);
         prop_assert_eq!(copied, diffed);
     }
 

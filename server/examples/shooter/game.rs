@@ -148,12 +148,7 @@ impl Shooter {
         if !self.spawns.is_empty() {
             return self.spawns.remove(0);
         }
-        let size = world.size();
-        use rand::Rng;
-        Vec2::new(
-            world.rng().random_range(0.0..=size),
-            world.rng().random_range(0.0..=size),
-        )
+        world.random_point()
     }
 }
 

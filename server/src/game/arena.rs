@@ -2,7 +2,6 @@
 //! workload), written on the game API like any other game.
 
 use super::{Game, World};
-use rand::Rng;
 use snapwire_shared::arena::{self, InputCmd, Walker};
 use snapwire_shared::{EntityId, NoMessages, NoState, PlayerId};
 
@@ -19,11 +18,7 @@ impl Game for Arena {
     const NAME: &'static str = "arena";
 
     fn join(&mut self, world: &mut World<Self>, player: PlayerId, _name: &str) -> EntityId {
-        let size = world.size();
-        let pos = glam::Vec2::new(
-            world.rng().random_range(0.0..=size),
-            world.rng().random_range(0.0..=size),
-        );
+        let pos = world.random_point();
         world.spawn_owned(
             player,
             Walker {
@@ -34,10 +29,16 @@ impl Game for Arena {
     }
 
     fn step(&mut self, world: &mut World<Self>, dt: f32) {
-        let size = world.size();
-        for e in world.entities_mut() {
-            let input = e.input.copied().unwrap_or_default();
-            arena::step(e.value, &input, dt, size);
-        }
+        walk(world, dt);
+    }
+}
+
+/// The arena's rule for any game of walkers: each walks by its owner's
+/// input of this tick (test games that record or script the arena use it).
+pub fn walk<G: Game<Entity = Walker, Input = InputCmd>>(world: &mut World<G>, dt: f32) {
+    let size = world.size();
+    for e in world.entities_mut() {
+        let input = e.input.copied().unwrap_or_default();
+        arena::step(e.value, &input, dt, size);
     }
 }

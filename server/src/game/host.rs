@@ -196,13 +196,8 @@ fn input_error(schema: &Schema, e: DecodeError) -> Cow<'static, str> {
 /// Reads an input's fields (numbers only) into inline slots, each checked
 /// against its range.
 fn decode_input(layouts: &Layouts, bytes: &[u8]) -> Result<InputSlots, DecodeError> {
-    let mut fields = Fields::default();
-    codec::decode_fields(&layouts.input, bytes, &mut fields)?;
-    let mut slots = InputSlots {
-        len: fields.values.len() as u8,
-        ..InputSlots::default()
-    };
-    slots.values[..fields.values.len()].copy_from_slice(&fields.values);
+    let mut slots = InputSlots::default();
+    slots.len = codec::decode_numbers(&layouts.input, bytes, &mut slots.values)? as u8;
     Ok(slots)
 }
 

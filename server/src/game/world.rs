@@ -128,6 +128,16 @@ impl<G: Game> World<G> {
         &mut self.rng
     }
 
+    /// A uniformly random point of the square world.
+    pub fn random_point(&mut self) -> glam::Vec2 {
+        use rand::Rng;
+        let size = self.size;
+        glam::Vec2::new(
+            self.rng.random_range(0.0..=size),
+            self.rng.random_range(0.0..=size),
+        )
+    }
+
     /// Number of entities.
     pub fn len(&self) -> usize {
         self.entities.len()

@@ -62,7 +62,7 @@ pub struct Frame {
     state_update: Vec<u8>,
     updates_since: Tick,
     /// Every entity's arrival, encoded once if a snapshot of this tick
-    /// needs many (joins; see `delta::write_delta_cached`).
+    /// needs many (joins; see `delta::write_delta`).
     spawns: OnceLock<EncodedSpawns>,
     /// When the room published it (made): the start of its sends' latency.
     pub published: std::time::Instant,
@@ -297,7 +297,7 @@ impl Frame {
         } else {
             Sel::Indices(&[])
         };
-        delta::write_delta_cached(
+        delta::write_delta(
             &self.layouts,
             base_entities,
             base_sel,

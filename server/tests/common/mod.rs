@@ -319,7 +319,7 @@ pub fn config() -> Config {
 /// (then at random), and a record of every walker after every tick, which
 /// is the truth a client's mirror is checked against.
 pub mod rules {
-    use snapwire_server::game::arena::Arena;
+    use snapwire_server::game::arena::walk;
     use snapwire_server::game::{Game, GameSpec, World};
     use snapwire_shared::{EntityId, InputCmd, NoMessages, NoState, PlayerId, Tick, Walker};
     use std::collections::HashMap;
@@ -362,24 +362,12 @@ pub mod rules {
         type ServerMessage = NoMessages;
         const NAME: &'static str = "arena";
 
-        fn join(&mut self, world: &mut World<Self>, player: PlayerId, name: &str) -> EntityId {
-            if self.spawns.is_empty() {
-                // The arena's own spawn, in this game's world.
-                let size = world.size();
-                let _ = name;
-                let pos = glam::Vec2::new(
-                    rand::Rng::random_range(world.rng(), 0.0..=size),
-                    rand::Rng::random_range(world.rng(), 0.0..=size),
-                );
-                return world.spawn_owned(
-                    player,
-                    Walker {
-                        pos,
-                        ..Walker::default()
-                    },
-                );
-            }
-            let pos = self.spawns.remove(0);
+        fn join(&mut self, world: &mut World<Self>, player: PlayerId, _: &str) -> EntityId {
+            let pos = if self.spawns.is_empty() {
+                world.random_point()
+            } else {
+                self.spawns.remove(0)
+            };
             world.spawn_owned(
                 player,
                 Walker {
@@ -390,11 +378,7 @@ pub mod rules {
         }
 
         fn step(&mut self, world: &mut World<Self>, dt: f32) {
-            let size = world.size();
-            for e in world.entities_mut() {
-                let input = e.input.copied().unwrap_or_default();
-                snapwire_shared::arena::step(e.value, &input, dt, size);
-            }
+            walk(world, dt);
             let mut now: Vec<(EntityId, Walker)> = world
                 .entities()
                 .map(|e| (e.id, quantised(e.value)))
@@ -406,7 +390,6 @@ pub mod rules {
 
     /// A server config whose single room plays `rules`.
     pub fn config_with(rules: Scripted, view_radius: f32) -> snapwire_server::Config {
-        let _ = Arena;
         let rules = Mutex::new(Some(rules));
         let spec = GameSpec::new(move || {
             rules
