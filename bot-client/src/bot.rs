@@ -541,7 +541,7 @@ impl Bot {
             let p = self
                 .predictor
                 .get_or_insert_with(|| Predictor::new(own, rate, size));
-            if let Some(err) = p.reconcile(&own, snap.ack_input_seq)
+            if let Some(err) = p.reconcile(&own, mirror.ack())
                 && counted
             {
                 samples.record(Kind::Prediction, (err * 1000.0) as u64, &shared.samples);

@@ -24,6 +24,9 @@ pub struct ClientView {
     /// The frame last sent: the baseline of the next delta (its entities
     /// and state are what the client holds).
     base_frame: Option<Arc<Frame>>,
+    /// The input `seq` that frame acknowledged to this client (the next
+    /// snapshot sends its ack as the gap from it).
+    sent_ack: u32,
     /// Area-of-interest mode: the indices (in the base frame's entities)
     /// of the entities the client holds, ascending.
     baseline: Vec<u32>,
@@ -51,6 +54,7 @@ impl ClientView {
         ClientView {
             radius: view_radius.max(0.0),
             base_frame: None,
+            sent_ack: 0,
             baseline: Vec::new(),
             baseline_ids: Vec::new(),
         }
@@ -87,7 +91,14 @@ impl ClientView {
     ) -> usize {
         let me = frame.player(player);
         let ack = me.map_or(0, |p| p.ack_input_seq);
-        codec::parts::snapshot_head(frame.tick, self.base_tick(), ack, out);
+        let base_ack = self.base_frame.is_some().then_some(self.sent_ack);
+        codec::parts::snapshot_head(
+            frame.tick,
+            self.base_tick(),
+            codec::ack_gap(ack, base_ack),
+            out,
+        );
+        self.sent_ack = ack;
         let base = self.base_frame.as_deref();
         let visible = if self.radius == 0.0 || frame.grid.is_none() {
             out.extend_from_slice(&frame.shared_body(base));
@@ -369,9 +380,10 @@ mod tests {
         let mut scratch = ViewScratch::default();
         send_as(&mut v, 0, &f1, &mut scratch, &mut m);
         let out = send_as(&mut v, 0, &f2, &mut scratch, &mut m);
-        // Tag, tick, base tick, ack; three empty lists (the arena has no
-        // room state, so no state change either).
-        assert_eq!(out, vec![1, 2, 1, 2, 0, 0, 0]);
+        // Tag, tick, base gap, ack gap (each frame acks its tick); three
+        // empty lists (the arena has no room state, so no state change).
+        assert_eq!(out, vec![1, 2, 1, 1, 0, 0, 0]);
+        assert_eq!(m.ack(), 2);
     }
 
     #[test]

@@ -114,7 +114,7 @@ async fn bad_requests_get_clear_statuses() {
     assert_eq!(status, 400, "{body}");
     let (status, _) = post(addr, "/matchmake", &"x".repeat(5000), None).await;
     assert_eq!(status, 413);
-    let (status, _) = raw_request(addr, "GET /matchmake HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let (status, _) = common::http_raw(addr, "GET /matchmake HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert_eq!(status, 405);
 }
 
@@ -126,7 +126,7 @@ async fn browsers_of_allowed_origins_may_matchmake() {
     })
     .await;
     let addr = server.handle().addr();
-    let (status, head) = raw_request(
+    let (status, head) = common::http_raw(
         addr,
         "OPTIONS /matchmake HTTP/1.1\r\nHost: x\r\nOrigin: https://game.example\r\n\
          Access-Control-Request-Method: POST\r\n\r\n",
@@ -184,29 +184,10 @@ async fn post(
          Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    let (status, answer) = raw_request(addr, &request).await;
+    let (status, answer) = common::http_raw(addr, &request).await;
     let body = answer
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     (status, body)
-}
-
-/// Sends `request` as is and reads the answer to the end: status and text.
-async fn raw_request(addr: std::net::SocketAddr, request: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    common::within(async {
-        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        s.write_all(request.as_bytes()).await.expect("send");
-        let mut raw = Vec::new();
-        let _ = s.read_to_end(&mut raw).await;
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let status = text
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("an HTTP answer, got {text:?}"));
-        (status, text)
-    })
-    .await
 }

@@ -147,7 +147,7 @@ pub fn decode_server(bytes: &[u8]) -> Result<ServerMsg, DecodeError> {
         return Ok(ServerMsg::Snapshot(Snapshot {
             tick: head.tick,
             base_tick: head.base_tick,
-            ack_input_seq: head.ack_input_seq,
+            ack_gap: head.ack_gap,
             body: r.rest().to_vec(),
         }));
     }
@@ -161,11 +161,40 @@ fn is_snapshot(r: &mut SliceReader<'_>) -> Result<bool, DecodeError> {
 
 /// Reads the fields after a snapshot's tag, up to its body.
 fn read_snapshot_header(r: &mut SliceReader<'_>) -> Result<SnapshotHeader, DecodeError> {
+    let tick = Tick(r.u32()?);
+    let base_tick = base_of(tick, r.u32()?).ok_or(DecodeError::Malformed)?;
     Ok(SnapshotHeader {
-        tick: Tick(r.u32()?),
-        base_tick: Tick(r.u32()?),
-        ack_input_seq: r.u32()?,
+        tick,
+        base_tick,
+        ack_gap: r.u32()?,
     })
+}
+
+/// On the wire a snapshot names its baseline by the gap `tick - base_tick`
+/// (wrapping): 1 for the usual delta on the previous tick, so one byte where
+/// the baseline's own number takes three or five. 0 means complete.
+pub(crate) fn base_gap(tick: Tick, base_tick: Tick) -> u32 {
+    if base_tick.is_some() {
+        tick.0.wrapping_sub(base_tick.0)
+    } else {
+        0
+    }
+}
+
+/// A snapshot's `ack_gap`: the acknowledged input `seq` less the one its
+/// baseline acknowledged (`None` for a complete snapshot), wrapping.
+pub fn ack_gap(ack: u32, base_ack: Option<u32>) -> u32 {
+    ack.wrapping_sub(base_ack.unwrap_or(0))
+}
+
+/// The baseline a gap names (`Tick::NONE` for 0), or `None` when it names no
+/// tick: a baseline that would be `NONE` itself, or not older than `tick`.
+fn base_of(tick: Tick, gap: u32) -> Option<Tick> {
+    if gap == 0 {
+        return Some(Tick::NONE);
+    }
+    let base = Tick(tick.0.wrapping_sub(gap));
+    (base.is_some() && tick.is_newer_than(base)).then_some(base)
 }
 
 impl From<ReadError> for DecodeError {
@@ -184,8 +213,9 @@ pub struct SnapshotHeader {
     pub tick: Tick,
     /// The tick its delta is based on.
     pub base_tick: Tick,
-    /// The last input seq the server applied.
-    pub ack_input_seq: u32,
+    /// The last input seq the server applied, as the gap from the
+    /// baseline's (see [`crate::protocol::Snapshot::ack_gap`]).
+    pub ack_gap: u32,
 }
 
 /// If `bytes` is a `ServerMsg::Snapshot`, its header and the bytes after
@@ -441,15 +471,16 @@ pub fn message_from<M: MessageSet>(layouts: &[Layout], msg: &GameMsg) -> Result<
 pub mod parts {
     use super::*;
 
-    /// Appends the variant tag and the per-client header fields.
-    pub fn snapshot_head(tick: Tick, base_tick: Tick, ack_input_seq: u32, out: &mut Vec<u8>) {
+    /// Appends the variant tag and the per-client header fields; `ack_gap`
+    /// as [`ack_gap`] gives it.
+    pub fn snapshot_head(tick: Tick, base_tick: Tick, ack_gap: u32, out: &mut Vec<u8>) {
         // On the stack, then one copy: no zero-filled headroom in `out`.
         let mut head = [0u8; 4 * varint::MAX_U32];
         let n = varint::write_into(&mut head, |w| {
             w.u32(SNAPSHOT_VARIANT);
             w.u32(tick.0);
-            w.u32(base_tick.0);
-            w.u32(ack_input_seq);
+            w.u32(base_gap(tick, base_tick));
+            w.u32(ack_gap);
         });
         out.extend_from_slice(&head[..n]);
     }
@@ -474,5 +505,44 @@ pub mod parts {
             }
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(tick: u32, gap: u32) -> Result<Option<SnapshotHeader>, DecodeError> {
+        let mut bytes = Vec::new();
+        varint::append(&mut bytes, 4 * varint::MAX_U32, |w| {
+            w.u32(SNAPSHOT_VARIANT);
+            w.u32(tick);
+            w.u32(gap);
+            w.u32(0);
+        });
+        peek_snapshot_header(&bytes)
+    }
+
+    #[test]
+    fn the_baseline_travels_as_its_gap_and_round_trips_across_wraparound() {
+        for (tick, base) in [(1000, 999), (5, 2), (1, u32::MAX), (2, 1), (7, 0)] {
+            let (tick, base) = (Tick(tick), Tick(base));
+            let mut out = Vec::new();
+            parts::snapshot_head(tick, base, 0, &mut out);
+            let head = peek_snapshot_header(&out).unwrap().unwrap();
+            assert_eq!((head.tick, head.base_tick), (tick, base));
+        }
+        let mut out = Vec::new();
+        parts::snapshot_head(Tick(1000), Tick(999), 0, &mut out);
+        assert_eq!(out, [SNAPSHOT_VARIANT as u8, 0xfb, 0xe8, 0x03, 1, 0]);
+    }
+
+    #[test]
+    fn a_gap_that_names_no_older_tick_is_refused() {
+        // Tick 0 is never a baseline, and a baseline must be older.
+        assert_eq!(header(5, 5), Err(DecodeError::Malformed));
+        assert_eq!(header(5, 1 << 31), Err(DecodeError::Malformed));
+        assert_eq!(header(5, u32::MAX), Err(DecodeError::Malformed));
+        assert!(header(5, 4).unwrap().is_some());
     }
 }

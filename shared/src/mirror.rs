@@ -79,6 +79,8 @@ pub struct Mirror {
     layouts: Arc<Layouts>,
     /// Tick of the newest applied snapshot; [`Tick::NONE`] before the first.
     tick: Tick,
+    /// The input `seq` it acknowledged.
+    ack: u32,
     /// Entities at `tick`: the baseline of the next delta.
     table: Table,
     /// The room state at `tick` (slots only).
@@ -113,6 +115,7 @@ impl Mirror {
         Mirror {
             layouts,
             tick: Tick::NONE,
+            ack: 0,
             table: Table::default(),
             state,
             spare: Table::default(),
@@ -134,7 +137,7 @@ impl Mirror {
         let head = SnapshotHeader {
             tick: snap.tick,
             base_tick: snap.base_tick,
-            ack_input_seq: snap.ack_input_seq,
+            ack_gap: snap.ack_gap,
         };
         self.apply_parts(&head, &snap.body)
     }
@@ -204,6 +207,11 @@ impl Mirror {
             self.history.push_front((self.tick, positions));
         }
         self.tick = snap.tick;
+        self.ack = if full {
+            snap.ack_gap
+        } else {
+            self.ack.wrapping_add(snap.ack_gap)
+        };
         Ok(applied)
     }
 
@@ -220,6 +228,12 @@ impl Mirror {
     /// Tick of the newest applied snapshot.
     pub fn tick(&self) -> Tick {
         self.tick
+    }
+
+    /// The last input `seq` the server had applied at [`Mirror::tick`] (0
+    /// before any): what prediction reconciles against.
+    pub fn ack(&self) -> u32 {
+        self.ack
     }
 
     /// The mirrored entities, by ascending id.

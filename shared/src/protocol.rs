@@ -55,8 +55,8 @@ pub enum ClientMsg {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputMsg {
     /// Increases by one per input; the server echoes the last applied one in
-    /// the snapshot's `ack_input_seq` so the client can reconcile its
-    /// prediction.
+    /// each snapshot (as `ack_gap`, see [`Snapshot`]) so the client can
+    /// reconcile its prediction.
     pub seq: u32,
     /// The input's fields (see [`crate::codec::encode_fields`]).
     pub fields: Vec<u8>,
@@ -141,8 +141,11 @@ pub struct Snapshot {
     /// The tick of the snapshot this delta applies to: always the last one the
     /// server sent to this client, or [`Tick::NONE`] for a complete snapshot.
     pub base_tick: Tick,
-    /// The last input `seq` the server applied for this player (0 before any).
-    pub ack_input_seq: u32,
+    /// The last input `seq` the server applied for this player (0 before
+    /// any), as the gap (wrapping) from the one the baseline acknowledged, or
+    /// itself in a complete snapshot: 1 byte where the `seq` takes three or
+    /// five. [`crate::mirror::Mirror::ack`] adds it up.
+    pub ack_gap: u32,
     /// Everything after the header, as sent.
     pub body: Vec<u8>,
 }
@@ -153,8 +156,8 @@ impl Serialize for Snapshot {
         use serde::ser::SerializeTuple;
         let mut t = s.serialize_tuple(3 + self.body.len())?;
         t.serialize_element(&self.tick)?;
-        t.serialize_element(&self.base_tick)?;
-        t.serialize_element(&self.ack_input_seq)?;
+        t.serialize_element(&crate::codec::base_gap(self.tick, self.base_tick))?;
+        t.serialize_element(&self.ack_gap)?;
         for b in &self.body {
             t.serialize_element(b)?;
         }

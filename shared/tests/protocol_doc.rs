@@ -244,7 +244,7 @@ fn snapshot_example() -> ServerMsg {
     ServerMsg::Snapshot(Snapshot {
         tick: Tick(1000),
         base_tick: Tick(999),
-        ack_input_seq: 42,
+        ack_gap: 1,
         body,
     })
 }

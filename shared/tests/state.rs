@@ -159,7 +159,7 @@ fn snapshot(
     Snapshot {
         tick: Tick(tick),
         base_tick: Tick(base_tick),
-        ack_input_seq: 0,
+        ack_gap: 0,
         body,
     }
 }

@@ -166,7 +166,7 @@ pub async fn next_snapshot(client: &mut GameClient) -> Snap {
         return Snap {
             tick: s.tick,
             base_tick: s.base_tick,
-            ack_input_seq: s.ack_input_seq,
+            ack_input_seq: client.view().map_or(0, |m| m.ack()),
             events: applied.events,
             delta,
             body: s.body,
@@ -603,25 +603,28 @@ pub mod raw {
 
 /// A plain HTTP/1.1 GET (for the admin listener): status and body.
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let (status, raw) = http_raw(addr, &request).await;
+    let (_, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
+    (status, body.to_owned())
+}
+
+/// Sends `request` as is and reads the answer to the end: status and the
+/// whole answer (head and body).
+pub async fn http_raw(addr: SocketAddr, request: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     within(async {
-        let mut s = tokio::net::TcpStream::connect(addr)
-            .await
-            .expect("connect to the admin listener");
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-        s.write_all(request.as_bytes())
-            .await
-            .expect("send the request");
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        s.write_all(request.as_bytes()).await.expect("send");
         let mut raw = Vec::new();
-        s.read_to_end(&mut raw).await.expect("read the answer");
-        let raw = String::from_utf8(raw).expect("a UTF-8 answer");
-        let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
-        let status = head
+        let _ = s.read_to_end(&mut raw).await;
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let status = text
             .split_whitespace()
             .nth(1)
             .and_then(|s| s.parse().ok())
-            .expect("a status code");
-        (status, body.to_owned())
+            .unwrap_or_else(|| panic!("an HTTP answer, got {text:?}"));
+        (status, text)
     })
     .await
 }

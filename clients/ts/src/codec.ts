@@ -1,0 +1,403 @@
+/**
+ * Messages to and from bytes (docs/PROTOCOL.md sections 5, 6 and 10): the
+ * envelopes, the events, and the fields of inputs and game messages, which
+ * follow the game's descriptor. Snapshot bodies are applied by
+ * {@link Mirror} (`mirror.ts`).
+ */
+
+import { DecodeError, EncodeError } from "./errors.js";
+import { readSchema, compileSchema, Conv } from "./schema.js";
+import type { CompiledSchema, Layout, MessageLayout, Slot } from "./schema.js";
+import { Reader, Writer, decodeUtf8, encodeUtf8, zigzag } from "./varint.js";
+
+/** The protocol version this package speaks. */
+export const PROTOCOL_VERSION = 2;
+/** The WebSocket subprotocol to offer. */
+export const SUBPROTOCOL = "snapwire.v2";
+/** Longest display name, UTF-8 bytes. */
+export const MAX_NAME_BYTES = 32;
+/** Longest join token, bytes. */
+export const MAX_AUTH_TOKEN_BYTES = 2048;
+/** The largest server message the decoder accepts (the reference client's). */
+export const SERVER_DECODE_LIMIT = 16 * 1024 * 1024;
+
+/** A field's value as a game sees it: a number (fixed point in units, angles in radians, refs as ids), a boolean, an enum's variant name, or a string. */
+export type FieldValue = number | boolean | string;
+/** Values by field name. */
+export type Fields = Record<string, FieldValue>;
+
+/** The room's constants (section 6.1). */
+export interface WorldInfo {
+  /** Side of the square world, world units. */
+  readonly size: number;
+  /** View radius, world units; 0: everything is visible. */
+  readonly viewRadius: number;
+}
+
+/** `ServerMsg::Welcome`. */
+export interface Welcome {
+  readonly type: "Welcome";
+  readonly player: number;
+  readonly entity: number;
+  readonly room: number;
+  readonly tickRate: number;
+  readonly tick: number;
+  /** 16 bytes, for resuming; a secret. */
+  readonly sessionToken: Uint8Array;
+  readonly world: WorldInfo;
+  readonly schemaHash: bigint;
+}
+
+/** A snapshot's header; the body is read against the view (section 9). */
+export interface SnapshotHeader {
+  readonly type: "Snapshot";
+  readonly tick: number;
+  /** 0 for a complete snapshot. */
+  readonly baseTick: number;
+  /**
+   * The acknowledged input `seq` as sent: itself in a complete snapshot,
+   * the gap from the baseline's otherwise ({@link Mirror.apply} adds it up).
+   */
+  readonly ackGap: number;
+  /** The whole message. */
+  readonly bytes: Uint8Array;
+  /** Where the body starts in {@link SnapshotHeader.bytes}. */
+  readonly bodyStart: number;
+}
+
+/** `ServerMsg::Pong`. */
+export interface Pong {
+  readonly type: "Pong";
+  readonly clientTime: bigint;
+  readonly serverTick: number;
+}
+
+/** `ServerMsg::Kicked`: the reason of the close that follows. */
+export interface Kicked {
+  readonly type: "Kicked";
+  readonly reason: string;
+}
+
+/** `ServerMsg::Schema`, compiled. */
+export interface SchemaMsg {
+  readonly type: "Schema";
+  readonly schema: CompiledSchema;
+}
+
+/** `ServerMsg::Message`: one game message, still encoded (it needs the descriptor). */
+export interface GameMessageMsg {
+  readonly type: "Message";
+  readonly message: Uint8Array;
+}
+
+/** Any server message. */
+export type ServerMsg = Welcome | SnapshotHeader | Pong | Kicked | SchemaMsg | GameMessageMsg;
+
+/** A room event (section 6.3). */
+export type ServerEvent =
+  | { readonly type: "PlayerJoined"; readonly player: number; readonly entity: number; readonly name: string }
+  | { readonly type: "PlayerLeft"; readonly player: number }
+  | { readonly type: "PlayerDropped"; readonly player: number }
+  | { readonly type: "PlayerResumed"; readonly player: number }
+  | { readonly type: "ServerDraining"; readonly closesInMs: number };
+
+/** A decoded game message: its type's name and its fields. */
+export interface GameMessage {
+  readonly type: string;
+  readonly fields: Fields;
+}
+
+/**
+ * Decodes one server message. A snapshot's header is read and checked
+ * (section 6.2); its body is left to {@link Mirror.apply}.
+ */
+export function decodeServer(bytes: Uint8Array): ServerMsg {
+  if (bytes.length > SERVER_DECODE_LIMIT) throw new DecodeError("TooLarge");
+  const r = new Reader(bytes, SERVER_DECODE_LIMIT);
+  const tag = r.u32();
+  let msg: ServerMsg;
+  switch (tag) {
+    case 0: {
+      const player = r.u32();
+      const entity = r.u32();
+      const room = r.u32();
+      const tickRate = r.u16();
+      const tick = r.u32();
+      const sessionToken = r.raw(16).slice();
+      const size = r.f32();
+      const viewRadius = r.f32();
+      const schemaHash = r.u64();
+      msg = { type: "Welcome", player, entity, room, tickRate, tick, sessionToken, world: { size, viewRadius }, schemaHash };
+      break;
+    }
+    case 1: {
+      const tick = r.u32();
+      const gap = r.u32();
+      const ackGap = r.u32();
+      // The gap names the baseline; it must be a real, older tick.
+      let baseTick = 0;
+      if (gap !== 0) {
+        baseTick = (tick - gap) >>> 0;
+        if (baseTick === 0 || (gap | 0) <= 0) throw new DecodeError("Malformed");
+      }
+      return { type: "Snapshot", tick, baseTick, ackGap, bytes, bodyStart: r.pos };
+    }
+    case 2: {
+      const clientTime = r.u64();
+      msg = { type: "Pong", clientTime, serverTick: r.u32() };
+      break;
+    }
+    case 3:
+      msg = { type: "Kicked", reason: r.string() };
+      break;
+    case 4: {
+      const start = r.pos;
+      const schema = readSchema(r);
+      r.finish();
+      return { type: "Schema", schema: compileSchema(schema, bytes.slice(start)) };
+    }
+    case 5:
+      msg = { type: "Message", message: r.byteList() };
+      break;
+    default:
+      throw new DecodeError("UnknownVariant");
+  }
+  r.finish();
+  return msg;
+}
+
+/** Reads a snapshot's events (a bincode `Vec<ServerEvent>`). */
+export function readEvents(r: Reader, out: ServerEvent[]): void {
+  const n = r.len();
+  for (let i = 0; i < n; i++) {
+    const tag = r.u32();
+    switch (tag) {
+      case 0: {
+        const player = r.u32();
+        const entity = r.u32();
+        out.push({ type: "PlayerJoined", player, entity, name: r.string() });
+        break;
+      }
+      case 1:
+        out.push({ type: "PlayerLeft", player: r.u32() });
+        break;
+      case 2:
+        out.push({ type: "PlayerDropped", player: r.u32() });
+        break;
+      case 3:
+        out.push({ type: "PlayerResumed", player: r.u32() });
+        break;
+      case 4:
+        out.push({ type: "ServerDraining", closesInMs: r.u32() });
+        break;
+      default:
+        throw new DecodeError("UnknownVariant");
+    }
+  }
+}
+
+/**
+ * A numeric slot's raw value changed by the wire value `z` (section 8.1),
+ * or `undefined` when `z` does not fit the slot's width.
+ */
+export function applyZigzag(slot: Slot, old: number, z: number): number | undefined {
+  const bits = slot.bits;
+  if (bits < 32 && z >>> bits !== 0) return undefined;
+  const sum = (old + ((z >>> 1) ^ -(z & 1))) | 0;
+  if (bits === 32) return slot.signed ? sum : sum >>> 0;
+  const shift = 32 - bits;
+  return slot.signed ? (sum << shift) >> shift : (sum << shift) >>> shift;
+}
+
+/** The wire value of a numeric slot's change from `old` to `next`. */
+export function zigzagDelta(slot: Slot, old: number, next: number): number {
+  const shift = 32 - slot.bits;
+  return zigzag((((next - old) | 0) << shift) >> shift);
+}
+
+/** A raw slot value as the game sees it. */
+export function fieldValue(slot: Slot, raw: number): FieldValue {
+  switch (slot.conv) {
+    case Conv.Bool:
+      return raw !== 0;
+    case Conv.Fixed:
+      return raw / slot.scale;
+    case Conv.Angle:
+      return (raw / 65536) * TAU;
+    case Conv.Enum:
+      return slot.variants[raw]!;
+    default:
+      return raw;
+  }
+}
+
+const TAU = 2 * Math.PI;
+
+/** Rounds half away from zero. */
+function roundHalfAway(x: number): number {
+  return x < 0 ? -Math.floor(0.5 - x) : Math.floor(x + 0.5);
+}
+
+/**
+ * A game's value for a numeric slot as its raw value, quantised as the
+ * server does (section 7.2): fixed point rounded half away from zero and
+ * clamped, angles wrapped; integers, booleans, enums and refs must fit.
+ */
+export function quantise(slot: Slot, value: FieldValue | null | undefined): number {
+  switch (slot.conv) {
+    case Conv.Fixed: {
+      if (typeof value !== "number" || Number.isNaN(value)) throw new EncodeError(slot.name, "expected a number");
+      return Math.min(slot.max, Math.max(slot.min, roundHalfAway(value * slot.scale)));
+    }
+    case Conv.Angle: {
+      if (typeof value !== "number" || !Number.isFinite(value)) throw new EncodeError(slot.name, "expected a finite angle");
+      return roundHalfAway(value * (65536 / TAU)) & 0xffff;
+    }
+    case Conv.Bool:
+      if (typeof value !== "boolean" && value !== 0 && value !== 1) throw new EncodeError(slot.name, "expected a boolean");
+      return value ? 1 : 0;
+    case Conv.Enum: {
+      const i = typeof value === "string" ? slot.variants.indexOf(value) : value;
+      if (typeof i !== "number" || !Number.isInteger(i) || i < 0 || i > slot.max) {
+        throw new EncodeError(slot.name, `expected one of ${slot.variants.join(", ")}`);
+      }
+      return i;
+    }
+    default: {
+      const v = value ?? 0;
+      if (typeof v !== "number" || !Number.isInteger(v) || v < slot.min || v > slot.max) {
+        throw new EncodeError(slot.name, `expected an integer in ${slot.min}..=${slot.max}`);
+      }
+      return v;
+    }
+  }
+}
+
+/** `s` cut to at most `max` UTF-8 bytes, at a character boundary (as the server cuts). */
+function cutUtf8(s: string, max: number): Uint8Array {
+  const b = encodeUtf8(s);
+  if (b.length <= max) return b;
+  let end = max;
+  while (end > 0 && (b[end]! & 0xc0) === 0x80) end--;
+  return b.subarray(0, end);
+}
+
+/**
+ * Writes the fields of an input or a game message: every field in order,
+ * without a mask (section 10). Missing numeric fields are 0 (false, the
+ * first variant); strings longer than their `max_len` are cut.
+ */
+export function writeFields(w: Writer, layout: Layout, values: Readonly<Record<string, FieldValue | null | undefined>>): void {
+  for (const slot of layout.slots) {
+    const v = values[slot.name];
+    if (slot.conv === Conv.Str) {
+      if (v !== undefined && v !== null && typeof v !== "string") throw new EncodeError(slot.name, "expected a string");
+      w.byteList(cutUtf8(v ?? "", slot.max));
+    } else {
+      w.u32(zigzagDelta(slot, 0, quantise(slot, v ?? 0)));
+    }
+  }
+}
+
+/**
+ * Reads fields written by {@link writeFields}, each checked against its
+ * range (`OutOfRange` with the field's index otherwise).
+ */
+export function readFields(r: Reader, layout: Layout): Fields {
+  const out: Fields = {};
+  const slots = layout.slots;
+  for (let i = 0; i < slots.length; i++) {
+    const slot = slots[i]!;
+    if (slot.conv === Conv.Str) {
+      const n = r.len();
+      if (n > slot.max) throw new DecodeError("OutOfRange", { field: i });
+      out[slot.name] = decodeUtf8(r.raw(n), "InvalidUtf8");
+    } else {
+      const v = applyZigzag(slot, 0, r.u32());
+      if (v === undefined || v < slot.min || v > slot.max) throw new DecodeError("OutOfRange", { field: i });
+      out[slot.name] = fieldValue(slot, v);
+    }
+  }
+  return out;
+}
+
+/** Reads one game message (type, then fields) against `layouts`. */
+export function readMessage(r: Reader, layouts: readonly MessageLayout[]): GameMessage {
+  const ty = r.u32();
+  const layout = layouts[ty];
+  if (layout === undefined) throw new DecodeError("UnknownMessage");
+  return { type: layout.name, fields: readFields(r, layout) };
+}
+
+/** Decodes a whole game message (from `ServerMsg::Message`). */
+export function decodeMessage(bytes: Uint8Array, layouts: readonly MessageLayout[]): GameMessage {
+  const r = new Reader(bytes, SERVER_DECODE_LIMIT);
+  const msg = readMessage(r, layouts);
+  r.finish();
+  return msg;
+}
+
+/** The bytes of a game message of type `layout`. */
+export function encodeMessage(layout: MessageLayout, fields: Readonly<Record<string, FieldValue | null | undefined>>): Uint8Array {
+  const w = new Writer(32);
+  w.u32(layout.index);
+  writeFields(w, layout, fields);
+  return w.finish();
+}
+
+/** The bytes of an input's fields. */
+export function encodeInputFields(layout: Layout, fields: Readonly<Record<string, FieldValue | null | undefined>>): Uint8Array {
+  const w = new Writer(16);
+  writeFields(w, layout, fields);
+  return w.finish();
+}
+
+/** A client message (section 5). */
+export type ClientMsg =
+  | {
+      readonly type: "Hello";
+      readonly name: string;
+      readonly resumeToken?: Uint8Array | null;
+      readonly authToken?: string | null;
+      /** Defaults to {@link PROTOCOL_VERSION}. */
+      readonly protocolVersion?: number;
+    }
+  | { readonly type: "Input"; readonly seq: number; readonly fields: Uint8Array }
+  | { readonly type: "Ping"; readonly clientTime: bigint | number }
+  | { readonly type: "Leave" }
+  | { readonly type: "Message"; readonly message: Uint8Array };
+
+/** Encodes a client message. */
+export function encodeClient(msg: ClientMsg): Uint8Array {
+  const w = new Writer(32);
+  switch (msg.type) {
+    case "Hello": {
+      const name = encodeUtf8(msg.name);
+      if (name.length > MAX_NAME_BYTES) throw new EncodeError("name", `longer than ${MAX_NAME_BYTES} bytes`);
+      w.u32(0).u16(msg.protocolVersion ?? PROTOCOL_VERSION).byteList(name);
+      if (msg.resumeToken) {
+        if (msg.resumeToken.length !== 16) throw new EncodeError("resume_token", "expected 16 bytes");
+        w.u8(1).raw(msg.resumeToken);
+      } else w.u8(0);
+      if (msg.authToken !== undefined && msg.authToken !== null) {
+        const token = encodeUtf8(msg.authToken);
+        if (token.length > MAX_AUTH_TOKEN_BYTES) throw new EncodeError("auth_token", `longer than ${MAX_AUTH_TOKEN_BYTES} bytes`);
+        w.u8(1).byteList(token);
+      } else w.u8(0);
+      break;
+    }
+    case "Input":
+      w.u32(1).u32(msg.seq >>> 0).byteList(msg.fields);
+      break;
+    case "Ping":
+      w.u32(2).u64(msg.clientTime);
+      break;
+    case "Leave":
+      w.u32(3);
+      break;
+    case "Message":
+      w.u32(4).byteList(msg.message);
+      break;
+  }
+  return w.finish();
+}
