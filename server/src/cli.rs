@@ -136,6 +136,9 @@ struct ServeArgs {
     /// size limits), for running the Autobahn conformance suite. Not for production.
     #[arg(long, conflicts_with = "tls_cert")]
     conformance_echo: bool,
+    /// Do not serve the game's web page at GET / (the playable demo).
+    #[arg(long)]
+    no_demo: bool,
     /// Where to serve /metrics, /healthz, /readyz and /rooms (HTTP); `off` disables it.
     /// Keep it off the public internet.
     #[arg(long, default_value = "127.0.0.1:9100", value_parser = parse_admin)]
@@ -233,6 +236,7 @@ impl ServeArgs {
             auth,
             allowed_origins: self.allowed_origins,
             conformance_echo: self.conformance_echo,
+            demo: !self.no_demo,
             tick_rate: self.tick_rate,
             view_radius: self.view_radius,
             world_size: self.world_size,

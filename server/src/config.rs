@@ -4,7 +4,6 @@
 use crate::auth::JoinAuth;
 use crate::cluster::ClusterConfig;
 use crate::game::GameSpec;
-use crate::game::arena::Arena;
 use crate::metrics::RoomTelemetry;
 use crate::room::RoomSettings;
 use crate::stats::Stats;
@@ -62,6 +61,9 @@ pub struct Config {
     /// Serve a plain WebSocket echo at `/echo` (ws:// only), for the
     /// Autobahn conformance suite; off in any real deployment.
     pub conformance_echo: bool,
+    /// Serve the game's web page (if it has one) at `GET /` on the game
+    /// port; `--no-demo` turns it off.
+    pub demo: bool,
     /// `/healthz` says 503 while a room has not begun a tick for this long
     /// (its task is stuck or gone).
     pub stalled_room_after: Duration,
@@ -97,10 +99,11 @@ impl Default for Config {
             auth: None,
             allowed_origins: Vec::new(),
             conformance_echo: false,
+            demo: true,
             stalled_room_after: Duration::from_secs(2),
             cluster: ClusterConfig::default(),
             stats: Arc::default(),
-            game: Arc::new(GameSpec::new(|| Arena).expect("the arena's schema is valid")),
+            game: Arc::new(GameSpec::arena()),
         }
     }
 }
@@ -127,6 +130,7 @@ impl std::fmt::Debug for Config {
             .field("auth", &self.auth.is_some())
             .field("allowed_origins", &self.allowed_origins)
             .field("conformance_echo", &self.conformance_echo)
+            .field("demo", &self.demo)
             .field("cluster", &self.cluster)
             .finish_non_exhaustive()
     }

@@ -1,9 +1,8 @@
 //! `snapwire-server`: the command line ([`snapwire_server::cli`]) with the
-//! built-in arena.
+//! built-in arena and its demo page.
 
 use snapwire_server::game::GameSpec;
-use snapwire_server::game::arena::Arena;
 
 fn main() -> anyhow::Result<()> {
-    snapwire_server::cli::main(GameSpec::new(|| Arena)?)
+    snapwire_server::cli::main(GameSpec::arena())
 }

@@ -1140,16 +1140,20 @@ fn walker_table(l: &Layouts, walkers: &[(u32, Walker)]) -> Table {
     t
 }
 
-/// `n` walkers at tick 10, then each moved by one arena step under an input
-/// along its facing (tick 11), and the snapshots of both.
-fn walker_world(n: u32, world: f32) -> (Vec<u8>, Vec<u8>) {
+/// `n` walkers at tick 10, then `steps` ticks in which each takes one arena
+/// step under an input along its facing (turning a little each tick): the
+/// complete snapshot of tick 10 and the deltas to ticks 11, 12, ..., as a
+/// client that keeps up is sent them.
+fn walker_world(n: u32, world: f32, steps: u32) -> (Vec<u8>, Vec<Vec<u8>>) {
     let schema = arena_schema();
     let l = schema.compile().expect("the arena compiles");
-    let before: Vec<(u32, Walker)> = (1..=n).map(|i| (i, walker(i, world))).collect();
-    let after: Vec<(u32, Walker)> = before
-        .iter()
-        .map(|(id, w)| {
-            let mut w = *w;
+    let mut walkers: Vec<(u32, Walker)> = (1..=n).map(|i| (i, walker(i, world))).collect();
+    let mut prev = walker_table(&l, &walkers);
+    let complete = snapshot_bytes(&l, 10, None, &prev, None, 0, &[], None);
+    let empty = Table::default();
+    let mut deltas = Vec::new();
+    for tick in 11..11 + steps {
+        for (_, w) in &mut walkers {
             let input = InputCmd {
                 seq: 0,
                 move_x: w.yaw.cos(),
@@ -1157,30 +1161,41 @@ fn walker_world(n: u32, world: f32) -> (Vec<u8>, Vec<u8>) {
                 yaw: w.yaw + 0.01,
                 buttons: 0,
             };
-            arena::step(&mut w, &input.quantised(), 1.0 / 30.0, world);
-            (*id, w)
-        })
+            arena::step(w, &input.quantised(), 1.0 / 30.0, world);
+        }
+        let next = walker_table(&l, &walkers);
+        deltas.push(snapshot_bytes(
+            &l,
+            tick,
+            Some((tick - 1, &prev, &empty)),
+            &next,
+            None,
+            0,
+            &[],
+            None,
+        ));
+        prev = next;
+    }
+    let chain: Vec<Vec<u8>> = std::iter::once(complete.clone())
+        .chain(deltas.iter().cloned())
         .collect();
-    let (t0, t1) = (walker_table(&l, &before), walker_table(&l, &after));
-    let complete = snapshot_bytes(&l, 10, None, &t0, None, 0, &[], None);
-    let empty = Table::default();
-    let delta = snapshot_bytes(&l, 11, Some((10, &t0, &empty)), &t1, None, 0, &[], None);
-    let mut m = mirror_after(&schema, &[complete.clone(), delta.clone()]);
+    let mut m = mirror_after(&schema, &chain);
     assert_eq!(m.len(), n as usize);
-    assert!(apply(&mut m, &delta).is_err(), "a delta applies once");
-    (complete, delta)
+    let last = deltas.last().expect("at least one step");
+    assert!(apply(&mut m, last).is_err(), "a delta applies once");
+    (complete, deltas)
 }
 
-fn bench_vector(n: u32, world: f32, what: &str) -> Value {
+fn bench_vector(n: u32, world: f32, steps: u32, what: &str) -> Value {
     let schema = arena_schema();
-    let (complete, delta) = walker_world(n, world);
+    let (complete, deltas) = walker_world(n, world, steps);
     json!({
         "what": what,
         "entities": n,
         "welcome": hex(&server_to_vec(&welcome(1, 1, world, 300.0, &schema)).unwrap()),
         "schema": schema_vector(&schema)["hex"],
         "complete": hex(&complete),
-        "delta": hex(&delta),
+        "deltas": deltas.iter().map(|d| hex(d)).collect::<Vec<_>>(),
     })
 }
 
@@ -1511,13 +1526,19 @@ fn vector_files() -> Vec<(PathBuf, String)> {
         // One client's area of interest (~28 walkers) and a full view of 1,000.
         (
             dir.join("bench/aoi.json"),
-            pretty(&bench_vector(28, 1000.0, "aoi: 28 walkers, all moving")),
+            pretty(&bench_vector(
+                28,
+                1000.0,
+                30,
+                "aoi: 28 walkers, all moving",
+            )),
         ),
         (
             dir.join("bench/full.json"),
             pretty(&bench_vector(
                 1000,
                 3162.0,
+                6,
                 "full view: 1,000 walkers, all moving",
             )),
         ),

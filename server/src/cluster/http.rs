@@ -1,5 +1,5 @@
 //! `POST /matchmake` on the game port: JSON in, JSON out, one request per
-//! connection (no keep-alive: nothing lingers on a game port).
+//! connection ([`crate::net::http1`]).
 //!
 //! Request: `{"mode": "arena", "room": 42, "token": "<join token>"}` (`room`
 //! optional; `token` required when the server checks join tokens). Answer:
@@ -14,19 +14,13 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::Deserialize;
 use snapwire_shared::RoomId;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
-use tracing::debug;
 
 /// Largest request body, bytes.
 const MAX_BODY: usize = 4096;
-/// Time to send the request and get the answer, at most.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,21 +35,11 @@ struct Body {
 /// Serves one HTTP request on a connection routed here by its request line.
 pub(crate) async fn serve(transport: Transport, peer: SocketAddr, guards: Guards) {
     let shared = guards.shared().clone();
-    let service = hyper::service::service_fn(move |req| {
+    crate::net::http1::serve_one(transport, peer, guards, "matchmake", move |req| {
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(respond(req, &shared).await) }
-    });
-    let served = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(REQUEST_TIMEOUT)
-        .keep_alive(false)
-        .serve_connection(TokioIo::new(transport), service);
-    match tokio::time::timeout(REQUEST_TIMEOUT, served).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => debug!(%peer, %error, "matchmake connection failed"),
-        Err(_) => debug!(%peer, "matchmake connection timed out"),
-    }
-    drop(guards);
+        async move { respond(req, &shared).await }
+    })
+    .await;
 }
 
 async fn respond(

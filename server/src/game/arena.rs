@@ -9,6 +9,10 @@ use snapwire_shared::{EntityId, NoMessages, NoState, PlayerId};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Arena;
 
+/// The arena's demo page: the TypeScript SDK's build of
+/// `clients/ts/demo/arena.ts`, served at `GET /` (see [`super::GameSpec::arena`]).
+pub const PAGE: &str = include_str!("../../../clients/ts/dist/demo/arena.html");
+
 impl Game for Arena {
     type Entity = Walker;
     type State = NoState;

@@ -89,6 +89,8 @@ pub struct GameSpec {
     schema_msg: Arc<[u8]>,
     check_input: Box<CheckInput>,
     new_host: Box<NewHost>,
+    /// The game's web page, served at `GET /`.
+    page: Option<&'static str>,
 }
 
 impl std::fmt::Debug for GameSpec {
@@ -131,7 +133,29 @@ impl GameSpec {
             }),
             schema,
             layouts,
+            page: None,
         })
+    }
+
+    /// The built-in arena, with its demo page.
+    pub fn arena() -> Self {
+        GameSpec::new(|| crate::game::arena::Arena)
+            .expect("the arena's schema is valid")
+            .with_page(crate::game::arena::PAGE)
+    }
+
+    /// Serves `html` at `GET /` on the game port (unless `--no-demo`): a
+    /// self-contained page that plays the game from a browser, like the
+    /// TypeScript SDK's demo pages (`clients/ts/dist/demo/`).
+    #[must_use]
+    pub fn with_page(mut self, html: &'static str) -> Self {
+        self.page = Some(html);
+        self
+    }
+
+    /// The game's web page, if it has one.
+    pub fn page(&self) -> Option<&'static str> {
+        self.page
     }
 
     /// The game's schema.

@@ -151,6 +151,11 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, guards: Guards) {
             crate::cluster::http::serve(transport, peer, guards).await;
             return;
         }
+        Some(l) if super::page::is_page_path(&l.path) => {
+            let page = config.demo.then(|| config.game.page()).flatten();
+            super::page::serve(transport, peer, guards, page).await;
+            return;
+        }
         _ => {}
     }
     let ws_config = super::ws_config(config.max_message_bytes);

@@ -3,8 +3,10 @@
 pub(crate) mod connection;
 pub mod echo;
 pub(crate) mod handshake;
+pub(crate) mod http1;
 mod limits;
 pub mod listener;
+pub(crate) mod page;
 mod session;
 mod shard;
 pub mod transport;
