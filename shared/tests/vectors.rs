@@ -1526,12 +1526,7 @@ fn vector_files() -> Vec<(PathBuf, String)> {
         // One client's area of interest (~28 walkers) and a full view of 1,000.
         (
             dir.join("bench/aoi.json"),
-            pretty(&bench_vector(
-                28,
-                1000.0,
-                30,
-                "aoi: 28 walkers, all moving",
-            )),
+            pretty(&bench_vector(28, 1000.0, 30, "aoi: 28 walkers, all moving")),
         ),
         (
             dir.join("bench/full.json"),
