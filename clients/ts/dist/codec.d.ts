@@ -16,6 +16,8 @@ export declare const MAX_NAME_BYTES = 32;
 export declare const MAX_AUTH_TOKEN_BYTES = 2048;
 /** The largest server message the decoder accepts (the reference client's). */
 export declare const SERVER_DECODE_LIMIT: number;
+/** The largest client message the server's decoder accepts (64 KiB), and bincode's limit on what its reads claim ({@link decodeClient}). */
+export declare const CLIENT_DECODE_LIMIT = 65536;
 /** A field's value as a game sees it: a number (fixed point in units, angles in radians, refs as ids), a boolean, an enum's variant name, or a string. */
 export type FieldValue = number | boolean | string;
 /** Values by field name. */
@@ -165,5 +167,37 @@ export type ClientMsg = {
     readonly type: "Message";
     readonly message: Uint8Array;
 };
+/** A client message as {@link decodeClient} returns it: every part present (and a valid {@link ClientMsg}). */
+export type DecodedClientMsg = {
+    readonly type: "Hello";
+    readonly protocolVersion: number;
+    readonly name: string;
+    readonly resumeToken: Uint8Array | null;
+    readonly authToken: string | null;
+} | {
+    readonly type: "Ping";
+    readonly clientTime: bigint;
+} | Extract<ClientMsg, {
+    readonly type: "Input" | "Leave" | "Message";
+}>;
 /** Encodes a client message. */
 export declare function encodeClient(msg: ClientMsg): Uint8Array;
+/**
+ * Decodes one client message as the server's decoder does (`codec::decode_client`),
+ * for mock servers and tools, with its errors: `TooLarge` beyond `limit` bytes
+ * (the server's `--max-message-bytes`, at most {@link CLIENT_DECODE_LIMIT}),
+ * `LimitExceeded` past bincode's limit (below), `UnknownVariant` for an unknown
+ * tag or `Option` byte, `TrailingBytes`, `Truncated`, `InvalidUtf8`, `Malformed`.
+ * Like the Rust decoder it leaves the server's checks (protocol version, name
+ * and token lengths) and the fields of inputs and game messages
+ * ({@link readFields}, {@link decodeMessage}) to the caller. Byte lists are
+ * views into `bytes`.
+ */
+export declare function decodeClient(bytes: Uint8Array, limit?: number): DecodedClientMsg;
+/**
+ * Encodes a server message as the server does, for mock servers and tools:
+ * any but a snapshot, whose body only the server's delta writer produces
+ * (section 9; a client never writes one). A `Schema` is written from its
+ * descriptor ({@link writeSchema}).
+ */
+export declare function encodeServer(msg: Exclude<ServerMsg, SnapshotHeader>): Uint8Array;

@@ -5,7 +5,7 @@
  * {@link Mirror} (`mirror.ts`).
  */
 import { DecodeError, EncodeError } from "./errors.js";
-import { readSchema, compileSchema, Conv } from "./schema.js";
+import { readSchema, compileSchema, readOption, writeSchema, Conv } from "./schema.js";
 import { Reader, Writer, decodeUtf8, encodeUtf8, zigzag } from "./varint.js";
 /** The protocol version this package speaks. */
 export const PROTOCOL_VERSION = 2;
@@ -17,6 +17,8 @@ export const MAX_NAME_BYTES = 32;
 export const MAX_AUTH_TOKEN_BYTES = 2048;
 /** The largest server message the decoder accepts (the reference client's). */
 export const SERVER_DECODE_LIMIT = 16 * 1024 * 1024;
+/** The largest client message the server's decoder accepts (64 KiB), and bincode's limit on what its reads claim ({@link decodeClient}). */
+export const CLIENT_DECODE_LIMIT = 65536;
 /**
  * Decodes one server message. A snapshot's header is read and checked
  * (section 6.2); its body is left to {@link Mirror.apply}.
@@ -300,6 +302,97 @@ export function encodeClient(msg) {
         case "Message":
             w.u32(4).byteList(msg.message);
             break;
+    }
+    return w.finish();
+}
+/**
+ * Decodes one client message as the server's decoder does (`codec::decode_client`),
+ * for mock servers and tools, with its errors: `TooLarge` beyond `limit` bytes
+ * (the server's `--max-message-bytes`, at most {@link CLIENT_DECODE_LIMIT}),
+ * `LimitExceeded` past bincode's limit (below), `UnknownVariant` for an unknown
+ * tag or `Option` byte, `TrailingBytes`, `Truncated`, `InvalidUtf8`, `Malformed`.
+ * Like the Rust decoder it leaves the server's checks (protocol version, name
+ * and token lengths) and the fields of inputs and game messages
+ * ({@link readFields}, {@link decodeMessage}) to the caller. Byte lists are
+ * views into `bytes`.
+ */
+export function decodeClient(bytes, limit = CLIENT_DECODE_LIMIT) {
+    if (bytes.length > Math.min(limit, CLIENT_DECODE_LIMIT))
+        throw new DecodeError("TooLarge");
+    const r = new Reader(bytes, Infinity);
+    // bincode's limit (CLIENT_DECODE_LIMIT) is on the sum of what each read
+    // claims before it reads: a number its full width (a tag 4, a length 8),
+    // an `Option` byte 1, a `String` its length at once, and a `Vec<u8>` or a
+    // token (sequences to serde) 1 a byte, so a cut one claims one past the end.
+    let claimed = 0;
+    const claim = (n) => {
+        if ((claimed += n) > CLIENT_DECODE_LIMIT)
+            throw new DecodeError("LimitExceeded");
+        return r;
+    };
+    const sequence = (n) => claim(Math.min(n, r.remaining() + 1)).raw(n);
+    const string = () => {
+        const n = claim(8).len();
+        return decodeUtf8(claim(n).raw(n), "InvalidUtf8");
+    };
+    let msg;
+    switch (claim(4).u32()) {
+        case 0: {
+            const protocolVersion = claim(2).u16();
+            const name = string();
+            const resumeToken = readOption(claim(1), () => sequence(16).slice());
+            msg = { type: "Hello", protocolVersion, name, resumeToken, authToken: readOption(claim(1), string) };
+            break;
+        }
+        case 1: {
+            const seq = claim(4).u32();
+            msg = { type: "Input", seq, fields: sequence(claim(8).len()) };
+            break;
+        }
+        case 2:
+            msg = { type: "Ping", clientTime: claim(8).u64() };
+            break;
+        case 3:
+            msg = { type: "Leave" };
+            break;
+        case 4:
+            msg = { type: "Message", message: sequence(claim(8).len()) };
+            break;
+        default:
+            throw new DecodeError("UnknownVariant");
+    }
+    r.finish();
+    return msg;
+}
+/**
+ * Encodes a server message as the server does, for mock servers and tools:
+ * any but a snapshot, whose body only the server's delta writer produces
+ * (section 9; a client never writes one). A `Schema` is written from its
+ * descriptor ({@link writeSchema}).
+ */
+export function encodeServer(msg) {
+    const w = new Writer(64);
+    switch (msg.type) {
+        case "Welcome":
+            if (msg.sessionToken.length !== 16)
+                throw new EncodeError("session_token", "expected 16 bytes");
+            w.u32(0).u32(msg.player).u32(msg.entity).u32(msg.room).u16(msg.tickRate).u32(msg.tick).raw(msg.sessionToken);
+            w.f32(msg.world.size).f32(msg.world.viewRadius).u64(msg.schemaHash);
+            break;
+        case "Pong":
+            w.u32(2).u64(msg.clientTime).u32(msg.serverTick);
+            break;
+        case "Kicked":
+            w.u32(3).string(msg.reason);
+            break;
+        case "Schema":
+            writeSchema(w.u32(4), msg.schema.schema);
+            break;
+        case "Message":
+            w.u32(5).byteList(msg.message);
+            break;
+        default:
+            throw new EncodeError("type", `cannot encode a ${msg.type}: snapshots come from the server's delta writer`);
     }
     return w.finish();
 }

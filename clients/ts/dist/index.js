@@ -7,7 +7,7 @@
 export { Client } from "./client.js";
 export { Room, JoinError } from "./room.js";
 export { DecodeError, EncodeError } from "./errors.js";
-export { MAX_AUTH_TOKEN_BYTES, MAX_NAME_BYTES, PROTOCOL_VERSION, SERVER_DECODE_LIMIT, SUBPROTOCOL, applyZigzag, decodeMessage, decodeServer, encodeClient, encodeInputFields, encodeMessage, fieldValue, quantise, readEvents, readFields, readMessage, writeFields, zigzagDelta, } from "./codec.js";
+export { CLIENT_DECODE_LIMIT, MAX_AUTH_TOKEN_BYTES, MAX_NAME_BYTES, PROTOCOL_VERSION, SERVER_DECODE_LIMIT, SUBPROTOCOL, applyZigzag, decodeClient, decodeMessage, decodeServer, encodeClient, encodeInputFields, encodeMessage, encodeServer, fieldValue, quantise, readEvents, readFields, readMessage, writeFields, zigzagDelta, } from "./codec.js";
 export { Mirror } from "./mirror.js";
 export { Conv, MAX_FIELDS, MAX_INPUT_SLOTS, MAX_STR_LEN, compileSchema, fnv1a64, readSchema, writeSchema } from "./schema.js";
 export { History, interpolate } from "./interpolation.js";

@@ -75,6 +75,8 @@ export declare const MAX_FIELDS = 64;
 export declare const MAX_INPUT_SLOTS = 16;
 /** Longest string field, bytes. */
 export declare const MAX_STR_LEN = 1024;
+/** Reads an `Option<T>`: `00` none, `01` then the value; any other byte is `UnknownVariant`. */
+export declare function readOption<T>(r: Reader, value: (r: Reader) => T): T | null;
 /** Reads a descriptor (the bytes of `ServerMsg::Schema` after its tag). */
 export declare function readSchema(r: Reader): Schema;
 /** Writes a descriptor as the server encodes it (without the message tag). */

@@ -45,7 +45,8 @@ function readWireType(r) {
 function readFields(r) {
     return readList(r, (r) => ({ name: r.string(), ty: readWireType(r) }));
 }
-function readOption(r, value) {
+/** Reads an `Option<T>`: `00` none, `01` then the value; any other byte is `UnknownVariant`. */
+export function readOption(r, value) {
     const b = r.u8();
     if (b === 0)
         return null;

@@ -22,17 +22,20 @@ export type {
 export { DecodeError, EncodeError } from "./errors.js";
 export type { DecodeErrorCode, DecodeErrorDetail } from "./errors.js";
 export {
+  CLIENT_DECODE_LIMIT,
   MAX_AUTH_TOKEN_BYTES,
   MAX_NAME_BYTES,
   PROTOCOL_VERSION,
   SERVER_DECODE_LIMIT,
   SUBPROTOCOL,
   applyZigzag,
+  decodeClient,
   decodeMessage,
   decodeServer,
   encodeClient,
   encodeInputFields,
   encodeMessage,
+  encodeServer,
   fieldValue,
   quantise,
   readEvents,
@@ -43,6 +46,7 @@ export {
 } from "./codec.js";
 export type {
   ClientMsg,
+  DecodedClientMsg,
   FieldValue,
   Fields,
   GameMessage,

@@ -99,7 +99,8 @@ function readFields(r: Reader): FieldDesc[] {
   return readList(r, (r) => ({ name: r.string(), ty: readWireType(r) }));
 }
 
-function readOption<T>(r: Reader, value: (r: Reader) => T): T | null {
+/** Reads an `Option<T>`: `00` none, `01` then the value; any other byte is `UnknownVariant`. */
+export function readOption<T>(r: Reader, value: (r: Reader) => T): T | null {
   const b = r.u8();
   if (b === 0) return null;
   if (b === 1) return value(r);
