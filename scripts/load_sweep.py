@@ -195,7 +195,8 @@ def measure(args, n, variant, tag, server_cmd, port, admin_port=None):
         cmd = ["taskset", "-c", str(args.swarm_cpu), args.bot_bin,
                "--url", f"ws://127.0.0.1:{port}/play", "--bots", str(n),
                "--duration", f"{args.window}s", "--ramp-up", f"{args.ramp}s",
-               "--threads", "1", "--seed", "1", "--report", report_path, "--log", "info"]
+               "--threads", "1", "--seed", "1", "--report", report_path, "--log", "info",
+               "--driver", args.bot_driver]
         if variant == "full" and args.mirror_every_full > 1:
             cmd += ["--mirror-every", str(args.mirror_every_full)]
         if args.chaos_drop > 0:
@@ -377,6 +378,9 @@ def main():
                    help="also run bare-broadcast --mode loop (one loop over raw sockets) after each "
                         "baseline: the transport's floor on this machine")
     p.add_argument("--chart", default=None, help="SVG chart path (default OUT/sweep.svg)")
+    p.add_argument("--bot-driver", default="tasks", choices=["tasks", "loop"],
+                   help="the swarm's --driver: a tokio task per bot, or one loop per thread over "
+                        "non-blocking sockets (no --chaos-drop)")
     p.add_argument("--chaos-drop", type=float, default=0.0,
                    help="each bot drops its connection with this probability per second and resumes")
     args = p.parse_args()

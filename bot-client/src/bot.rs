@@ -3,28 +3,23 @@
 
 use crate::client::{ClientError, ClientOptions, GameClient, Join};
 use crate::matchmake::Matchmaker;
-use crate::stats::{Counters, Kind, SampleBuf, Samples};
-use glam::Vec2;
+use crate::play::Play;
+use crate::stats::{Counters, SampleBuf, Samples};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use snapwire_shared::RoomId;
-use snapwire_shared::arena::{Predictor, Walker};
-use snapwire_shared::codec::{self, DecodeError};
-use snapwire_shared::mirror::Mirror;
-use snapwire_shared::{ClientMsg, InputCmd, ServerMsg, SessionToken, Tick, Welcome};
+use snapwire_shared::{ClientMsg, SessionToken, Welcome};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until, timeout};
 
-/// Remote entities are drawn this many ticks in the past, between two
-/// snapshots, which hides one late snapshot.
-pub const INTERP_DELAY_TICKS: f32 = 2.0;
+pub use crate::play::INTERP_DELAY_TICKS;
 /// A bot that has no Welcome after this long counts as failed.
 pub const JOIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a bot waits for the server's close after its Leave.
-const LEAVE_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const LEAVE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The measured window, once the swarm has fixed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +31,8 @@ pub struct Window {
 }
 
 impl Window {
-    fn contains(&self, t: Instant) -> bool {
+    /// Whether `t` is inside the window (counted).
+    pub(crate) fn contains(&self, t: Instant) -> bool {
         t >= self.start && t < self.end
     }
 }
@@ -75,7 +71,8 @@ impl Shared {
         }
     }
 
-    fn settle(&self) {
+    /// Counts a bot as joined or failed.
+    pub(crate) fn settle(&self) {
         self.settled.fetch_add(1, Ordering::Relaxed);
         self.settled_notify.notify_one();
     }
@@ -166,33 +163,6 @@ impl BotConfig {
     }
 }
 
-/// A random walk: a new direction every 0.5–1.5 s.
-#[derive(Debug)]
-struct Walk {
-    rng: SmallRng,
-    dir: Vec2,
-    until: Instant,
-}
-
-impl Walk {
-    fn new(seed: u64) -> Self {
-        Walk {
-            rng: SmallRng::seed_from_u64(seed),
-            dir: Vec2::ZERO,
-            until: Instant::now(),
-        }
-    }
-
-    fn next(&mut self, now: Instant) -> Vec2 {
-        if now >= self.until {
-            let angle = self.rng.random_range(0.0..std::f32::consts::TAU);
-            self.dir = Vec2::from_angle(angle);
-            self.until = now + Duration::from_millis(self.rng.random_range(500..=1500));
-        }
-        self.dir
-    }
-}
-
 /// Runs one bot until the window ends (or its connection does). Never
 /// fails: what went wrong is in the counters.
 pub async fn run_bot(cfg: BotConfig, shared: &Shared) -> Counters {
@@ -220,7 +190,7 @@ pub async fn run_bot(cfg: BotConfig, shared: &Shared) -> Counters {
         let rejoined = match &cfg.matchmake {
             Some(_) if !over => {
                 tracing::debug!(bot = %cfg.name, error = %e, "lost the server; matchmaking again");
-                cfg.rejoin(bot.welcome.room).await.ok()
+                cfg.rejoin(bot.play.welcome.room).await.ok()
             }
             _ => None,
         };
@@ -242,7 +212,7 @@ pub async fn run_bot(cfg: BotConfig, shared: &Shared) -> Counters {
     c
 }
 
-fn failed(mut c: Counters, shared: &Shared, why: String) -> Counters {
+pub(crate) fn failed(mut c: Counters, shared: &Shared, why: String) -> Counters {
     c.failed = 1;
     c.last_error = Some(why);
     shared.live_errors.fetch_add(1, Ordering::Relaxed);
@@ -250,46 +220,26 @@ fn failed(mut c: Counters, shared: &Shared, why: String) -> Counters {
     c
 }
 
-/// What a server message was, for the play loop.
-enum Received {
-    /// A snapshot, already handled.
-    Snapshot,
-    /// Anything else, for the caller.
-    Other(ServerMsg),
-}
-
-/// A bot's game state.
+/// A bot of the task driver: its game, and what its transport needs besides.
 struct Bot {
-    welcome: Welcome,
+    /// The game, shared with the loop driver.
+    play: Play,
     /// The server joined (resumes go there).
     url: String,
-    walk: Walk,
     /// Decides the chaos drops.
     chaos: SmallRng,
-    seq: u32,
-    /// Full mirror, or `None` in chain-check mode.
-    mirror: Option<Mirror>,
-    /// Chain-check mode: the last snapshot's tick.
-    chain_tick: Tick,
-    predictor: Option<Predictor>,
-    last_snapshot: Option<Instant>,
-    /// Where the mirrored entities are drawn this frame (reused buffer).
-    drawn: Vec<(snapwire_shared::EntityId, Vec2)>,
 }
 
 impl Bot {
     fn new(cfg: &BotConfig, welcome: &Welcome, url: String, client: &GameClient) -> Self {
         Bot {
-            welcome: welcome.clone(),
+            play: Play::new(
+                cfg.seed,
+                welcome.clone(),
+                cfg.mirror.then(|| client.new_mirror()),
+            ),
             url,
-            walk: Walk::new(cfg.seed),
             chaos: SmallRng::seed_from_u64(cfg.seed ^ 0x0063_6861_6f73),
-            seq: 0,
-            mirror: cfg.mirror.then(|| client.new_mirror()),
-            chain_tick: Tick::NONE,
-            predictor: None,
-            last_snapshot: None,
-            drawn: Vec::new(),
         }
     }
 
@@ -306,7 +256,7 @@ impl Bot {
         let resume = cfg.join(
             &self.url,
             cfg.auth_token.clone(),
-            Some(self.welcome.session_token),
+            Some(self.play.welcome.session_token),
         );
         let (client, welcome) = match resume.await {
             Ok(ok) => ok,
@@ -315,7 +265,8 @@ impl Bot {
                 return Err(e);
             }
         };
-        if welcome.entity != self.welcome.entity || welcome.player != self.welcome.player {
+        let before = &self.play.welcome;
+        if welcome.entity != before.entity || welcome.player != before.player {
             c.resume_failures += 1;
             return Err(ClientError::Unexpected("resume gave another player"));
         }
@@ -325,28 +276,13 @@ impl Bot {
         Ok(client)
     }
 
-    /// A new session (resumed or rejoined): the mirror starts over from
-    /// the complete snapshot (base 0) the server sends first.
+    /// A new session (resumed or rejoined).
     fn restart(&mut self, welcome: Welcome, url: String, client: &GameClient) {
-        self.welcome = welcome;
         self.url = url;
-        self.mirror = self.mirror.as_ref().map(|_| client.new_mirror());
-        self.predictor = None;
-        self.chain_tick = Tick::NONE;
-        // The reconnect gap is the drop's, not the server's latency.
-        self.last_snapshot = None;
+        self.play.restart(welcome, Some(client.new_mirror()));
     }
 
-    /// Plays until the window ends.
-    ///
-    /// Inputs keep a strict schedule of one per tick, but each is sent when
-    /// the first snapshot arrives within half a tick of its slot (a client
-    /// whose simulation is clocked by the server's), and by the bot's own
-    /// clock, half a tick late, only when no snapshot came. So a bot wakes
-    /// about once per tick, not once for its clock and once for the server:
-    /// the swarm is the instrument, and its own wake-ups would otherwise
-    /// cost as much CPU as the server it measures. A ping rides along every
-    /// `tick_rate`-th input (once a second).
+    /// Plays until the window ends, on the schedule [`Play`] describes.
     async fn play(
         &mut self,
         cfg: &BotConfig,
@@ -355,18 +291,13 @@ impl Bot {
         c: &mut Counters,
         samples: &mut SampleBuf,
     ) -> Result<(), ClientError> {
-        let tick_rate = self.welcome.tick_rate.max(1);
-        let period = Duration::from_secs_f64(1.0 / f64::from(tick_rate));
-        let half = period / 2;
-        // The next input's slot; it goes out in `slot ± half`.
-        let mut slot = Instant::now() + period;
+        self.play.start_schedule(Instant::now());
         let mut window_rx = shared.window.clone();
         let mut window = *window_rx.borrow_and_update();
         // The swarm fixes the window once; after that there is nothing to
         // watch, and no reason to re-arm the watch on every wake-up.
         let mut watch_window = window.is_none();
-        let epoch = Instant::now();
-        let clock = sleep_until(slot + half);
+        let clock = sleep_until(self.play.clock_deadline());
         tokio::pin!(clock);
         loop {
             let now = Instant::now();
@@ -387,60 +318,25 @@ impl Bot {
                 _ = &mut clock => false,
                 bytes = client.recv_bytes() => {
                     let bytes = bytes?;
-                    let now = Instant::now();
-                    let counted = window.is_some_and(|w| w.contains(now));
-                    if counted {
-                        c.bytes_in += bytes.len() as u64;
+                    if !self.play.on_frame(&bytes, Instant::now(), window, c, shared, samples) {
+                        continue;
                     }
-                    match self.receive(&bytes, now, window, c, shared, samples) {
-                        Ok(Received::Snapshot) => true,
-                        Ok(Received::Other(ServerMsg::Pong { client_time, .. })) => {
-                            if counted {
-                                let rtt = (epoch.elapsed().as_micros() as u64)
-                                    .saturating_sub(client_time);
-                                samples.record(Kind::Rtt, rtt, &shared.samples);
-                            }
-                            continue;
-                        }
-                        // A Kicked is followed by the close frame, which
-                        // ends the bot with the same reason.
-                        Ok(Received::Other(_)) => continue,
-                        Err(_) => {
-                            c.decode_errors += 1;
-                            shared.live_errors.fetch_add(1, Ordering::Relaxed);
-                            continue;
-                        }
-                    }
+                    true
                 }
             };
             let now = Instant::now();
-            if by_snapshot && now + half < slot {
+            if !self.play.input_due(now, by_snapshot) {
                 continue; // this tick's input is out already
             }
-            // One slot per tick; a bot that fell far behind skips slots
-            // rather than sending a burst.
-            slot = (slot + period).max(now + half);
-            clock.as_mut().reset(slot + half);
+            let input = self.play.next_input(now);
+            clock.as_mut().reset(self.play.clock_deadline());
             let counted = window.is_some_and(|w| w.contains(now));
-            self.seq = self.seq.wrapping_add(1);
-            let dir = self.walk.next(now);
-            let input = InputCmd {
-                seq: self.seq,
-                move_x: dir.x,
-                move_y: dir.y,
-                yaw: dir.to_angle(),
-                buttons: 0,
-            };
-            if let Some(p) = self.predictor.as_mut() {
-                p.predict(input);
-            }
-            let sent = client.send(&input.msg()).await?;
+            let sent = client.send(&input).await?;
             if counted {
                 c.bytes_out += sent as u64;
             }
-            if self.seq.is_multiple_of(u32::from(tick_rate)) {
-                let client_time = epoch.elapsed().as_micros() as u64;
-                let sent = client.send(&ClientMsg::Ping { client_time }).await?;
+            if self.play.ping_due() {
+                let sent = client.send(&self.play.ping(Instant::now())).await?;
                 if counted {
                     c.bytes_out += sent as u64;
                 }
@@ -453,107 +349,5 @@ impl Bot {
         let _ = client.send(&ClientMsg::Leave).await;
         let _ = timeout(LEAVE_TIMEOUT, client.close()).await;
         Ok(())
-    }
-
-    /// Handles one server message.
-    fn receive(
-        &mut self,
-        bytes: &[u8],
-        now: Instant,
-        window: Option<Window>,
-        c: &mut Counters,
-        shared: &Shared,
-        samples: &mut SampleBuf,
-    ) -> Result<Received, DecodeError> {
-        if self.mirror.is_none()
-            && let Some(header) = codec::peek_snapshot_header(bytes)?
-        {
-            self.on_snapshot_arrival(now, window, c, shared, samples);
-            if header.base_tick.is_some() && header.base_tick != self.chain_tick {
-                self.delta_error(c, shared);
-            }
-            self.chain_tick = header.tick;
-            return Ok(Received::Snapshot);
-        }
-        // Read in place: the body is applied where it lies.
-        if let Some((head, body)) = codec::split_snapshot(bytes)? {
-            self.on_snapshot_arrival(now, window, c, shared, samples);
-            let counted = window.is_some_and(|w| w.contains(now));
-            self.apply(&head, body, counted, c, shared, samples);
-            return Ok(Received::Snapshot);
-        }
-        Ok(Received::Other(codec::decode_server(bytes)?))
-    }
-
-    fn on_snapshot_arrival(
-        &mut self,
-        now: Instant,
-        window: Option<Window>,
-        c: &mut Counters,
-        shared: &Shared,
-        samples: &mut SampleBuf,
-    ) {
-        shared.live_snapshots.fetch_add(1, Ordering::Relaxed);
-        let prev = self.last_snapshot.replace(now);
-        let Some(w) = window.filter(|w| w.contains(now)) else {
-            return;
-        };
-        c.snapshots += 1;
-        if let Some(prev) = prev.filter(|&p| p >= w.start) {
-            samples.record(
-                Kind::Interarrival,
-                (now - prev).as_micros() as u64,
-                &shared.samples,
-            );
-        }
-    }
-
-    fn delta_error(&mut self, c: &mut Counters, shared: &Shared) {
-        c.delta_errors += 1;
-        shared.live_errors.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Applies a snapshot to the mirror, reconciles the prediction and
-    /// "renders" the other entities where a client would draw them.
-    fn apply(
-        &mut self,
-        snap: &codec::SnapshotHeader,
-        body: &[u8],
-        counted: bool,
-        c: &mut Counters,
-        shared: &Shared,
-        samples: &mut SampleBuf,
-    ) {
-        let Some(mirror) = self.mirror.as_mut() else {
-            return;
-        };
-        if mirror.apply_parts(snap, body).is_err() {
-            self.delta_error(c, shared);
-            return;
-        }
-        let me = self.welcome.entity;
-        if counted {
-            c.visible_sum += mirror.len() as u64;
-            c.visible_snapshots += 1;
-        }
-        if let Some(own) = mirror.get::<Walker>(me) {
-            let (rate, size) = (self.welcome.tick_rate, self.welcome.world.size);
-            let p = self
-                .predictor
-                .get_or_insert_with(|| Predictor::new(own, rate, size));
-            if let Some(err) = p.reconcile(&own, mirror.ack())
-                && counted
-            {
-                samples.record(Kind::Prediction, (err * 1000.0) as u64, &shared.samples);
-            }
-        }
-        mirror.interpolate_all(INTERP_DELAY_TICKS, &mut self.drawn);
-        let drawn: Vec2 = self
-            .drawn
-            .iter()
-            .filter(|(id, _)| *id != me)
-            .map(|(_, p)| *p)
-            .sum();
-        std::hint::black_box(drawn);
     }
 }

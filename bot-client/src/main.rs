@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 use snapwire_bot::client::{ClientOptions, tls_trusting};
 use snapwire_bot::swarm::AuthSecret;
-use snapwire_bot::{SwarmConfig, Thresholds, run_swarm};
+use snapwire_bot::{Driver, SwarmConfig, Thresholds, run_swarm};
 use snapwire_shared::auth::load_secret;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -59,9 +59,15 @@ struct Cli {
     /// Write the report as JSON to this file.
     #[arg(long)]
     report: Option<PathBuf>,
-    /// Tokio worker threads (default: all cores). Use 1 when pinned to one core.
-    #[arg(long)]
-    threads: Option<usize>,
+    /// What drives the bots' sockets: `tasks`, a tokio task per bot (every
+    /// option); `loop`, one loop per thread over non-blocking sockets (the
+    /// cheaper load generator; no wss://, --matchmake or --chaos-drop).
+    #[arg(long, value_enum, default_value_t = DriverArg::Tasks)]
+    driver: DriverArg,
+    /// Tokio worker threads with `--driver tasks` (default: all cores), loop
+    /// threads with `--driver loop` (default: 1). Use 1 when pinned to one core.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    threads: Option<u64>,
     /// Keep a full mirror on every K-th bot only; the others follow the
     /// snapshots' tick chain. For full-view runs, where every bot would
     /// decode every entity.
@@ -84,22 +90,33 @@ struct Cli {
     log: String,
 }
 
+/// `--driver`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DriverArg {
+    Tasks,
+    Loop,
+}
+
 fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(EnvFilter::try_new(&cli.log).context("invalid --log filter")?)
         .init();
+    let threads = cli.threads.map(|t| t as usize);
     // One thread: a current-thread runtime, with no work-stealing machinery
     // to pay for on every wake-up (the common case: a swarm pinned to a core).
-    let mut rt = match cli.threads {
-        Some(1) => tokio::runtime::Builder::new_current_thread(),
-        Some(t) => {
+    // The loop driver's threads are its own; its runtime only keeps time.
+    let mut rt = match (cli.driver, threads) {
+        (DriverArg::Loop, _) | (DriverArg::Tasks, Some(1)) => {
+            tokio::runtime::Builder::new_current_thread()
+        }
+        (DriverArg::Tasks, Some(t)) => {
             let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(t.max(1));
+            b.worker_threads(t);
             b
         }
-        None => tokio::runtime::Builder::new_multi_thread(),
+        (DriverArg::Tasks, None) => tokio::runtime::Builder::new_multi_thread(),
     };
     let rt = rt
         .enable_all()
@@ -132,7 +149,16 @@ fn main() -> anyhow::Result<ExitCode> {
                 mode: cli.mode.clone(),
             }),
         room: cli.room.map(snapwire_shared::RoomId),
+        driver: match cli.driver {
+            DriverArg::Tasks => Driver::Tasks,
+            DriverArg::Loop => Driver::Loop {
+                threads: threads.unwrap_or(1),
+            },
+        },
     };
+    if let Some(why) = config.unsupported() {
+        anyhow::bail!("--driver loop: {why}");
+    }
     let report = rt.block_on(run_swarm(config));
     let target = cli.matchmake.as_deref().unwrap_or(&cli.url);
     println!("snapwire-bot: {} bot(s) against {target}", cli.bots);
