@@ -1,6 +1,9 @@
 //! The loop driver (`--driver loop`) against a real server on 127.0.0.1:0:
 //! the same game and the same report as the task driver, and its limits.
 
+mod common;
+
+use common::{assert_healthy, start};
 use snapwire_bot::{Driver, Report, SwarmConfig, run_swarm};
 use snapwire_server::{Config, ServerHandle};
 use std::future::Future;
@@ -13,12 +16,6 @@ async fn within<F: Future>(f: F) -> F::Output {
     tokio::time::timeout(PATIENCE, f)
         .await
         .expect("should finish in time")
-}
-
-async fn start(config: Config) -> ServerHandle {
-    ServerHandle::start("127.0.0.1:0", config)
-        .await
-        .expect("binding 127.0.0.1:0 should work")
 }
 
 async fn stop(server: ServerHandle) {
@@ -46,44 +43,12 @@ async fn loop_bots_mirror_predict_and_report_like_task_bots() {
         1,
     )))
     .await;
-    assert_eq!(
-        (
-            report.bots,
-            report.connected,
-            report.failed,
-            report.disconnected
-        ),
-        (30, 30, 0, 0)
-    );
-    assert!((report.window_s - 3.0).abs() < 0.01, "{}", report.window_s);
-    assert!(
-        (27.0..=33.0).contains(&report.snapshot_hz),
-        "snapshot_hz {}",
-        report.snapshot_hz
-    );
-    assert!(
-        report.interarrival_ms.p50 > 20.0 && report.interarrival_ms.p50 < 50.0,
-        "{:?}",
-        report.interarrival_ms
-    );
-    assert!(
-        report.rtt_ms.p50 > 0.0,
-        "pings were answered: {:?}",
-        report.rtt_ms
-    );
-    // One input per tick (plus a ping a second) went out.
-    assert!(
-        report.bytes_out_per_bot_s > 100.0 && report.bytes_in_per_bot_s > 100.0,
-        "{report:?}"
-    );
-    assert!(report.visible_mean >= 1.0, "each bot sees at least itself");
-    assert_eq!((report.decode_errors, report.delta_errors), (0, 0));
+    assert_healthy(&report, 30, 3.0, 27.0..=33.0);
     assert!(
         report.prediction_error.p99 > 0.0 && report.prediction_error.p99 < 1.0,
         "prediction errors were recorded and small: {:?}",
         report.prediction_error
     );
-    assert_eq!(report.mirrored, 30);
     stop(server).await;
 }
 

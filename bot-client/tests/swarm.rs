@@ -1,6 +1,9 @@
 //! The swarm against a real server on 127.0.0.1:0: its report, its
 //! thresholds, and a server that goes away.
 
+mod common;
+
+use common::{assert_healthy, start};
 use snapwire_bot::{GameClient, Report, SwarmConfig, run_swarm};
 use snapwire_server::{Config, ServerHandle};
 use snapwire_shared::{ServerEvent, ServerMsg};
@@ -14,12 +17,6 @@ async fn within<F: Future>(f: F) -> F::Output {
     tokio::time::timeout(PATIENCE, f)
         .await
         .expect("should finish in time")
-}
-
-async fn start(config: Config) -> ServerHandle {
-    ServerHandle::start("127.0.0.1:0", config)
-        .await
-        .expect("binding 127.0.0.1:0 should work")
 }
 
 async fn stop(server: ServerHandle) {
@@ -40,40 +37,12 @@ fn swarm(url: String, bots: u32, duration: Duration) -> SwarmConfig {
 async fn the_report_is_complete_and_sane() {
     let server = start(Config::default()).await;
     let report: Report = within(run_swarm(swarm(server.url(), 6, Duration::from_secs(2)))).await;
-    assert_eq!(
-        (
-            report.bots,
-            report.connected,
-            report.failed,
-            report.disconnected
-        ),
-        (6, 6, 0, 0)
-    );
-    assert!((report.window_s - 2.0).abs() < 0.01, "{}", report.window_s);
-    assert!(
-        (25.0..=35.0).contains(&report.snapshot_hz),
-        "snapshot_hz {}",
-        report.snapshot_hz
-    );
-    assert!(
-        report.interarrival_ms.p50 > 20.0 && report.interarrival_ms.p50 < 50.0,
-        "{:?}",
-        report.interarrival_ms
-    );
-    assert!(
-        report.rtt_ms.p50 > 0.0,
-        "pings were answered: {:?}",
-        report.rtt_ms
-    );
-    assert!(report.bytes_in_per_bot_s > 100.0 && report.bytes_out_per_bot_s > 100.0);
-    assert!(report.visible_mean >= 1.0, "each bot sees at least itself");
-    assert_eq!((report.decode_errors, report.delta_errors), (0, 0));
+    assert_healthy(&report, 6, 2.0, 25.0..=35.0);
     assert!(
         report.prediction_error.p99 < 1.0,
         "prediction error {:?}",
         report.prediction_error
     );
-    assert_eq!(report.mirrored, 6);
     stop(server).await;
 }
 
