@@ -15,19 +15,19 @@ use super::limits::Admission;
 use super::listener::Shared;
 use super::session::Session;
 use super::shard::Served;
-use super::transport::{self, Transport};
+use super::stream::{self, drive, drive_io};
+use super::transport;
 use crate::room::{JoinError, JoinRequest, Joined};
 use crate::stats::{Closed, Violation};
-use futures_util::{SinkExt, StreamExt};
 use snapwire_shared::codec;
 use snapwire_shared::protocol::{MAX_AUTH_TOKEN_BYTES, MAX_NAME_BYTES, PROTOCOL_VERSION, close};
 use snapwire_shared::{ClientMsg, SessionToken};
 use std::borrow::Cow;
+use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, timeout, timeout_at};
@@ -36,10 +36,9 @@ use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{WebSocketStream, accept_hdr_async_with_config};
 use tracing::debug;
 
-pub(super) type Ws = WebSocketStream<Transport>;
+pub(super) use super::stream::Ws;
 
 /// The longest close reason a frame can carry (RFC 6455 §5.5: a control
 /// frame's payload is at most 125 bytes, two of them the code).
@@ -166,7 +165,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, guards: Guards) {
         let check = |req: &Request, resp: Response| {
             check_upgrade(req, resp, &config.allowed_origins, &mut origin_refused)
         };
-        accept_hdr_async_with_config(transport, check, Some(ws_config)).await
+        stream::accept(transport.into_io(), check, ws_config).await
     };
     // Not upgraded yet: on shutdown there is no WebSocket to send 1001 on.
     let upgraded = tokio::select! {
@@ -202,7 +201,12 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, guards: Guards) {
                     stats.resumed.fetch_add(1, Ordering::Relaxed);
                 }
                 let mut session = Session::new(peer, shared.clone(), joined);
-                match session.start(&mut ws).await {
+                // Welcomed: the socket leaves the reactor for its shard.
+                let started = match session.start(&mut ws).await {
+                    Ok(()) => ws.get_mut().sock().own().map_err(|_| Outcome::Gone),
+                    Err(outcome) => Err(outcome),
+                };
+                match started {
                     Ok(()) => {
                         let served = Box::new(Served {
                             session,
@@ -246,9 +250,10 @@ pub(super) async fn close_out(ws: &mut Ws, peer: SocketAddr, shared: &Shared, ou
             close_with(ws, code, reason).await;
         }
         Outcome::PeerClosed => {
-            // Our close reply is queued inside tungstenite; send it.
+            // Our close reply is queued inside tungstenite; send it. Once it
+            // is out, tungstenite says the connection is closed.
             let _ = timeout(CLOSE_LINGER, async {
-                if ws.flush().await.is_ok() {
+                if let Ok(()) | Err(WsError::ConnectionClosed) = drive(ws, |ws| ws.flush()).await {
                     finish_tcp(ws).await;
                 }
             })
@@ -428,7 +433,7 @@ async fn admit(shared: &Shared, hello: Hello) -> Result<Joined, Outcome> {
 /// Waits for a valid `Hello` until `deadline`.
 async fn await_hello(ws: &mut Ws, deadline: Instant, limit: usize) -> Result<Hello, Outcome> {
     loop {
-        let msg = match timeout_at(deadline, ws.next()).await {
+        let msg = match timeout_at(deadline, drive(ws, |ws| ws.read())).await {
             Err(_) => {
                 return Err(Outcome::violation(
                     Violation::HandshakeTimeout,
@@ -436,9 +441,8 @@ async fn await_hello(ws: &mut Ws, deadline: Instant, limit: usize) -> Result<Hel
                     close::REASON_HELLO_TIMEOUT,
                 ));
             }
-            Ok(None) => return Err(Outcome::Gone),
-            Ok(Some(Err(e))) => return Err(read_failure(&e)),
-            Ok(Some(Ok(msg))) => msg,
+            Ok(Err(e)) => return Err(read_failure(&e)),
+            Ok(Ok(msg)) => msg,
         };
         let bytes = match msg {
             Message::Binary(b) => b,
@@ -507,8 +511,15 @@ async fn close_with(ws: &mut Ws, code: u16, reason: Cow<'static, str>) {
         reason: reason[..end].into(),
     };
     let _ = timeout(CLOSE_LINGER, async {
-        if ws.close(Some(frame)).await.is_ok() {
-            while let Some(Ok(_)) = ws.next().await {}
+        let sent = match ws.close(Some(frame)) {
+            Err(e) if !stream::would_block(&e) => Err(e),
+            // Queued; `WouldBlock` if not all of it is written yet.
+            _ => drive(ws, |ws| ws.flush()).await,
+        };
+        if sent.is_ok() {
+            // The client's frames until its close (then tungstenite says
+            // the connection is closed).
+            while drive(ws, |ws| ws.read()).await.is_ok() {}
         }
         finish_tcp(ws).await;
     })
@@ -527,5 +538,5 @@ async fn finish_tcp(ws: &mut Ws) {
         return;
     }
     let mut discard = [0u8; 1024];
-    while let Ok(1..) = io.read(&mut discard).await {}
+    while let Ok(1..) = drive_io(io, |io| io.read(&mut discard)).await {}
 }

@@ -1,6 +1,8 @@
 //! `--conformance-echo`: a plain WebSocket echo at `/echo`, so that the
 //! Autobahn conformance suite can drive snapwire's WebSocket layer (framing,
-//! fragments, control frames, UTF-8, close handshake) without a game.
+//! fragments, control frames, UTF-8, close handshake) without a game: the
+//! same synchronous tungstenite over the same non-blocking stream
+//! (`stream.rs`) as `/play`.
 //!
 //! Off by default; routed by the request line (`connection.rs`), since
 //! tungstenite takes its size limits when the WebSocket is made and the
@@ -10,8 +12,8 @@
 //! of up to 16 MiB.
 
 use super::connection::{Guards, Outcome, close_out, read_failure};
+use super::stream::{self, drive};
 use super::transport::Transport;
-use futures_util::{SinkExt, StreamExt};
 use snapwire_shared::protocol::close;
 use std::net::SocketAddr;
 use tokio::time::{Instant, timeout_at};
@@ -52,8 +54,7 @@ pub(super) async fn serve(
     deadline: Instant,
 ) {
     let shared = guards.shared().clone();
-    let upgrade =
-        tokio_tungstenite::accept_hdr_async_with_config(transport, check_echo, Some(echo_config()));
+    let upgrade = stream::accept(transport.into_io(), check_echo, echo_config());
     let mut ws = match timeout_at(deadline, upgrade).await {
         Ok(Ok(ws)) => ws,
         Ok(Err(error)) => {
@@ -65,22 +66,21 @@ pub(super) async fn serve(
     let mut shutdown = shared.shutdown.clone();
     let outcome = loop {
         let msg = tokio::select! {
-            msg = ws.next() => msg,
+            msg = drive(&mut ws, |ws| ws.read()) => msg,
             () = super::stopped(&mut shutdown) => {
                 break Outcome::close(close::GOING_AWAY, close::REASON_SHUTDOWN);
             }
         };
         match msg {
-            None => break Outcome::Gone,
-            Some(Err(e)) => break read_failure(&e),
-            Some(Ok(Message::Close(_))) => break Outcome::PeerClosed,
-            Some(Ok(m @ (Message::Text(_) | Message::Binary(_)))) => {
-                if ws.send(m).await.is_err() {
+            Err(e) => break read_failure(&e),
+            Ok(Message::Close(_)) => break Outcome::PeerClosed,
+            Ok(m @ (Message::Text(_) | Message::Binary(_))) => {
+                if stream::send(&mut ws, m).await.is_err() {
                     break Outcome::Gone;
                 }
             }
             // tungstenite answers pings itself.
-            Some(Ok(_)) => {}
+            Ok(_) => {}
         }
     };
     close_out(&mut ws, peer, &shared, outcome).await;

@@ -9,6 +9,7 @@ pub mod listener;
 pub(crate) mod page;
 mod session;
 mod shard;
+mod stream;
 pub mod transport;
 
 pub use listener::{ServerHandle, Shutdown, run, run_with_admin};
@@ -17,6 +18,9 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// Read chunk of a server connection (see [`ws_config`]).
 const READ_BUFFER_BYTES: usize = 1024;
+
+/// Queued writes are written before this size only by the tick's flush.
+const WRITE_BATCH_BYTES: usize = 64 * 1024;
 
 /// The WebSocket settings of every server connection.
 ///
@@ -28,12 +32,16 @@ const READ_BUFFER_BYTES: usize = 1024;
 /// the buffer is 1 KiB: a tick's worth of client messages is ~60 bytes,
 /// and a larger message simply takes more reads.
 /// Message and frame size are capped so that an oversized message is
-/// refused (close 1009) without being buffered whole. The write buffer is
-/// capped so that a client that stops reading cannot grow it without bound.
+/// refused (close 1009) without being buffered whole.
+///
+/// Writes are queued (up to [`WRITE_BATCH_BYTES`]) and written by one
+/// flush a tick: a tick's snapshot, pings and messages go out in one
+/// `write`. The write buffer is capped so that a client that stops reading
+/// cannot grow it without bound.
 pub(crate) fn ws_config(max_message_bytes: usize) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BATCH_BYTES)
         .max_write_buffer_size(1 << 20)
         .max_message_size(Some(max_message_bytes))
         .max_frame_size(Some(max_message_bytes))

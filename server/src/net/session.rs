@@ -20,17 +20,14 @@ use crate::room::frame::Frame;
 use crate::room::{Event, Joined, PlayerKey, RoomCmd, Roster};
 use crate::stats::Violation;
 use crate::view::{ClientView, ViewScratch};
-use futures_util::{FutureExt, Sink, SinkExt, StreamExt};
 use snapwire_shared::codec;
 use snapwire_shared::protocol::GameMsg;
 use snapwire_shared::protocol::close;
 use snapwire_shared::{ClientMsg, PlayerId, ServerEvent, ServerMsg, Tick};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::{Context, Poll, Waker};
 use tokio::sync::broadcast::error::TryRecvError;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::time::{Instant, timeout};
@@ -203,7 +200,12 @@ impl Session {
     /// reading, and its buffers stay bounded meanwhile (tungstenite's write
     /// buffer cap, the kernel's socket buffer).
     async fn write(&self, ws: &mut Ws, msg: Message) -> Result<(), Outcome> {
-        match timeout(self.shared.config.stall_timeout, ws.send(msg)).await {
+        match timeout(
+            self.shared.config.stall_timeout,
+            super::stream::send(ws, msg),
+        )
+        .await
+        {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Outcome::Gone),
             Err(_) => Err(self.write_stalled()),
@@ -273,19 +275,19 @@ impl Session {
         self.write(ws, Message::Binary(bytes.into())).await
     }
 
-    /// Whether the socket has taken everything written to it so far, so
-    /// that a new message goes out now rather than queueing behind others.
-    /// Never waits. A socket that has taken nothing for the stall timeout
-    /// belongs to a client that stopped reading: the session ends.
+    /// Whether the socket has taken everything written to it so far (what
+    /// is left of an earlier tick's write is written now), so that a new
+    /// message goes out now rather than queueing behind others. Never
+    /// waits. A socket that has taken nothing for the stall timeout belongs
+    /// to a client that stopped reading: the session ends.
     fn writable(&mut self, ws: &mut Ws, now: Instant) -> Result<bool, Outcome> {
-        let mut cx = Context::from_waker(Waker::noop());
-        match Pin::new(ws).poll_flush(&mut cx) {
-            Poll::Ready(Ok(())) => {
+        match ws.flush() {
+            Ok(()) => {
                 self.blocked_since = None;
                 Ok(true)
             }
-            Poll::Ready(Err(_)) => Err(Outcome::Gone),
-            Poll::Pending => {
+            Err(e) if !super::stream::would_block(&e) => Err(Outcome::Gone),
+            Err(_) => {
                 let since = *self.blocked_since.get_or_insert(now);
                 if now.duration_since(since) >= self.shared.config.stall_timeout {
                     return Err(self.write_stalled());
@@ -295,26 +297,22 @@ impl Session {
         }
     }
 
-    /// Writes `msg`, or queues what the socket does not take at once in
-    /// tungstenite's bounded write buffer (sent by the next `writable`).
-    /// Call only after `writable` said yes.
+    /// Queues `msg` in tungstenite's bounded write buffer, for the tick's
+    /// one write (`on_tick`). Call only after `writable` said yes.
     fn push(ws: &mut Ws, msg: Message) -> Result<(), Outcome> {
-        let mut cx = Context::from_waker(Waker::noop());
-        // Ready at once: the last flush completed.
-        if let Poll::Ready(Err(_)) = Pin::new(&mut *ws).poll_ready(&mut cx) {
-            return Err(Outcome::Gone);
-        }
-        Pin::new(&mut *ws)
-            .start_send(msg)
-            .map_err(|_| Outcome::Gone)?;
-        match Pin::new(ws).poll_flush(&mut cx) {
-            Poll::Ready(Err(_)) => Err(Outcome::Gone),
-            Poll::Ready(Ok(())) | Poll::Pending => Ok(()),
+        match ws.write(msg) {
+            // The buffer is written when it passes its target size (a
+            // tick's worth never does); `WouldBlock` then means queued.
+            Ok(()) => Ok(()),
+            Err(e) if super::stream::would_block(&e) => Ok(()),
+            Err(_) => Err(Outcome::Gone),
         }
     }
 
     /// One tick: read what the client sent, then send it its snapshot of
-    /// `frame`. Never waits.
+    /// `frame`, with whatever else is due, in one write. Never waits: what
+    /// the socket does not take stays queued, and is written first next
+    /// tick (no snapshot joins it until it is out).
     pub(super) fn on_tick(
         &mut self,
         ws: &mut Ws,
@@ -323,11 +321,16 @@ impl Session {
         scratch: &mut TickScratch,
     ) -> Result<(), Outcome> {
         self.drain_messages(ws, frame.tick, now, &mut scratch.tally)?;
-        if self.view.base_tick().is_some() && !frame.tick.is_newer_than(self.view.base_tick()) {
-            // Already sent (a connection adopted mid-tick got it then).
-            return Ok(());
+        if !self.view.base_tick().is_some() || frame.tick.is_newer_than(self.view.base_tick()) {
+            self.on_frame(ws, frame, now, scratch)?;
         }
-        self.on_frame(ws, frame, now, scratch)
+        // Else already sent (a connection adopted mid-tick got it then);
+        // a Pong may still be queued.
+        match ws.flush() {
+            Ok(()) => Ok(()),
+            Err(e) if super::stream::would_block(&e) => Ok(()),
+            Err(_) => Err(Outcome::Gone),
+        }
     }
 
     /// Handles every message the client has sent since the last tick,
@@ -335,9 +338,10 @@ impl Session {
     ///
     /// Reads are batched once per tick, not woken per input, which saves a
     /// task wake-up, a poll and a read syscall per client message. The
-    /// socket is only polled with a no-op waker, so incoming data never
-    /// schedules anything. An input waits at most one tick longer to reach
-    /// the room; the rate limit bounds how much one drain can find.
+    /// socket belongs to the shard and is registered nowhere, so incoming
+    /// data never schedules anything. An input waits at most one tick
+    /// longer to reach the room; the rate limit bounds how much one drain
+    /// can find.
     fn drain_messages(
         &mut self,
         ws: &mut Ws,
@@ -346,16 +350,15 @@ impl Session {
         tally: &mut Tally,
     ) -> Result<(), Outcome> {
         loop {
-            match ws.next().now_or_never() {
-                None => return Ok(()),
-                Some(None) => return Err(Outcome::Gone),
-                Some(Some(Err(e))) => return Err(read_failure(&e)),
-                Some(Some(Ok(msg))) => {
+            match ws.read() {
+                Ok(msg) => {
                     if let Message::Binary(b) = &msg {
                         tally.received(b.len());
                     }
                     self.on_message(ws, msg, tick, now, tally)?;
                 }
+                Err(e) if super::stream::would_block(&e) => return Ok(()),
+                Err(e) => return Err(read_failure(&e)),
             }
         }
     }

@@ -1,13 +1,17 @@
 //! A room's joined connections, served without a task each.
 //!
-//! After its Welcome, a connection is handed to one of its room's shards: a
-//! task per room and runtime worker that wakes once per tick and serves
-//! each of its connections in turn (read what the client sent, send its
-//! snapshot), with reads and writes that never wait (`session.rs`).
+//! After its Welcome, a connection's socket leaves tokio's reactor and is
+//! handed to one of its room's shards: a task per room and runtime worker
+//! that wakes once per tick and serves each of its connections in turn
+//! (read what the client sent until the socket has no more, then one write
+//! of its snapshot and whatever else is due), with tungstenite's
+//! synchronous WebSocket over the non-blocking socket, which never waits
+//! (`session.rs`, `stream.rs`).
 //!
 //! One wake-up per shard and tick replaces one per connection and tick,
-//! with its scheduling, its `select!` and its re-registration for the next
-//! tick: the per-connection work left is the game's and the transport's.
+//! and no socket is registered with the reactor while it is served: no
+//! epoll event, waker or readiness bookkeeping per client message. The
+//! per-connection work left is the game's and the kernel's.
 //! Connections are served in the same order every tick (the order they
 //! joined), so each client's snapshots stay one tick apart however long the
 //! tick's sends take. A multi-threaded runtime gets one shard per worker
@@ -49,6 +53,12 @@ impl Served {
                 guards,
             } = *self;
             let (peer, shared) = (session.peer(), session.shared().clone());
+            // Back in the reactor, for this task to await it; if that
+            // fails, nothing more can be sent.
+            let outcome = match ws.get_mut().sock().register() {
+                Ok(()) => outcome,
+                Err(_) => Outcome::Gone,
+            };
             session.end(&mut ws, &outcome).await;
             close_out(&mut ws, peer, &shared, outcome).await;
             drop(guards);

@@ -122,6 +122,26 @@ impl Transport {
     }
 }
 
+impl Transport {
+    /// The stream for a synchronous WebSocket (`stream.rs`), keeping what
+    /// was read ahead and what TLS has decrypted but not handed out.
+    pub(crate) fn into_io(self) -> super::stream::Io {
+        use super::stream::{Io, Sock};
+        let prefix = if self.at == 0 {
+            self.prefix
+        } else {
+            self.prefix[self.at..].to_vec()
+        };
+        match self.stream {
+            Stream::Plain(s) => Io::plain(Sock::new(s), prefix),
+            Stream::Tls(s) => {
+                let (s, conn) = (*s).into_inner();
+                Io::tls(conn, Sock::new(s), prefix)
+            }
+        }
+    }
+}
+
 fn parse_request_line(line: &[u8]) -> Option<RequestLine> {
     let line = std::str::from_utf8(line).ok()?;
     let mut parts = line.split(' ');

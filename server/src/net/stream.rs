@@ -1,0 +1,285 @@
+//! The byte stream under a game connection's WebSocket, and the socket
+//! under it, in either of its two homes.
+//!
+//! The WebSocket is tungstenite's synchronous one over a non-blocking
+//! socket: it never waits, it says `WouldBlock`. While a connection is set
+//! up (upgrade, Hello, Welcome) and while it is closed, its task awaits the
+//! socket's readiness through tokio's reactor between attempts
+//! ([`drive`]). Once joined, the socket leaves the reactor
+//! ([`Sock::own`]): its room's shard reads and writes it once per tick
+//! (`shard.rs`), and nothing is registered, woken or scheduled for it when
+//! its client's bytes arrive.
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use tokio::io::Interest;
+use tokio_rustls::rustls::{ServerConnection, StreamOwned};
+use tokio_tungstenite::tungstenite::handshake::HandshakeError;
+use tokio_tungstenite::tungstenite::handshake::server::Callback;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Error as WsError, WebSocket};
+
+/// A game connection's WebSocket.
+pub(crate) type Ws = WebSocket<Io>;
+
+/// A connection's TCP socket.
+#[derive(Debug)]
+pub(crate) struct Sock {
+    home: Home,
+    /// Which way the last operation found the socket not ready, so that
+    /// [`Sock::ready`] waits for the right thing.
+    blocked: Interest,
+}
+
+#[derive(Debug)]
+enum Home {
+    /// Registered with tokio's reactor: the connection's task awaits it.
+    Reactor(tokio::net::TcpStream),
+    /// Owned by a shard: a plain non-blocking socket, registered nowhere,
+    /// read and written once per tick.
+    Owned(std::net::TcpStream),
+    /// Only while moving from one home to the other, or after a move
+    /// failed (every operation then fails).
+    Moving,
+}
+
+fn moved() -> io::Error {
+    io::Error::new(io::ErrorKind::NotConnected, "socket lost in a move")
+}
+
+impl Sock {
+    pub(crate) fn new(stream: tokio::net::TcpStream) -> Self {
+        Sock {
+            home: Home::Reactor(stream),
+            blocked: Interest::READABLE,
+        }
+    }
+
+    /// Takes the socket out of the reactor: from now on it is only read and
+    /// written when its owner says so, and [`Sock::ready`] fails.
+    pub(crate) fn own(&mut self) -> io::Result<()> {
+        if let Home::Reactor(_) = self.home
+            && let Home::Reactor(stream) = std::mem::replace(&mut self.home, Home::Moving)
+        {
+            // Non-blocking, as tokio left it.
+            self.home = Home::Owned(stream.into_std()?);
+        }
+        Ok(())
+    }
+
+    /// Registers the socket with the reactor again, for a task to await it
+    /// (a goodbye). Must be called within the runtime.
+    pub(crate) fn register(&mut self) -> io::Result<()> {
+        if let Home::Owned(_) = self.home
+            && let Home::Owned(stream) = std::mem::replace(&mut self.home, Home::Moving)
+        {
+            self.home = Home::Reactor(tokio::net::TcpStream::from_std(stream)?);
+        }
+        Ok(())
+    }
+
+    /// Waits until the socket is ready for what the last operation could
+    /// not do. Only a registered socket can be waited for.
+    pub(crate) async fn ready(&self) -> io::Result<()> {
+        match &self.home {
+            Home::Reactor(s) => s.ready(self.blocked).await.map(drop),
+            Home::Owned(_) | Home::Moving => Err(moved()),
+        }
+    }
+
+    /// Ends the sending side (the TCP FIN).
+    async fn shutdown_write(&mut self) -> io::Result<()> {
+        match &mut self.home {
+            Home::Reactor(s) => tokio::io::AsyncWriteExt::shutdown(s).await,
+            Home::Owned(s) => s.shutdown(Shutdown::Write),
+            Home::Moving => Err(moved()),
+        }
+    }
+
+    fn note<T>(&mut self, result: io::Result<T>, way: Interest) -> io::Result<T> {
+        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            self.blocked = way;
+        }
+        result
+    }
+}
+
+impl Read for Sock {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let result = match &mut self.home {
+            Home::Reactor(s) => s.try_read(buf),
+            Home::Owned(s) => s.read(buf),
+            Home::Moving => Err(moved()),
+        };
+        self.note(result, Interest::READABLE)
+    }
+}
+
+impl Write for Sock {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let result = match &mut self.home {
+            Home::Reactor(s) => s.try_write(buf),
+            Home::Owned(s) => s.write(buf),
+            Home::Moving => Err(moved()),
+        };
+        self.note(result, Interest::WRITABLE)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What the WebSocket reads and writes: the socket, or rustls' synchronous
+/// connection over it; bytes read ahead to route the request come first.
+#[derive(Debug)]
+pub(crate) struct Io {
+    /// Read ahead and not yet consumed: `prefix[at..]`.
+    prefix: Vec<u8>,
+    at: usize,
+    link: Link,
+}
+
+#[derive(Debug)]
+enum Link {
+    Plain(Sock),
+    /// Boxed: the TLS state is large and the plain case common.
+    Tls(Box<StreamOwned<ServerConnection, Sock>>),
+}
+
+impl Io {
+    pub(crate) fn plain(sock: Sock, prefix: Vec<u8>) -> Self {
+        Io {
+            prefix,
+            at: 0,
+            link: Link::Plain(sock),
+        }
+    }
+
+    /// A TLS connection whose handshake is done; `conn` keeps whatever
+    /// it has decrypted and not yet handed out.
+    pub(crate) fn tls(conn: ServerConnection, sock: Sock, prefix: Vec<u8>) -> Self {
+        Io {
+            prefix,
+            at: 0,
+            link: Link::Tls(Box::new(StreamOwned::new(conn, sock))),
+        }
+    }
+
+    pub(crate) fn sock(&mut self) -> &mut Sock {
+        match &mut self.link {
+            Link::Plain(s) => s,
+            Link::Tls(t) => &mut t.sock,
+        }
+    }
+
+    /// Ends the sending side: TLS's close_notify, then the TCP FIN.
+    pub(crate) async fn shutdown(&mut self) -> io::Result<()> {
+        if let Link::Tls(t) = &mut self.link {
+            t.conn.send_close_notify();
+            drive_io(self, |io| io.flush()).await?;
+        }
+        self.sock().shutdown_write().await
+    }
+}
+
+impl Read for Io {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.at < self.prefix.len() {
+            let n = (self.prefix.len() - self.at).min(buf.len());
+            buf[..n].copy_from_slice(&self.prefix[self.at..self.at + n]);
+            self.at += n;
+            if self.at == self.prefix.len() {
+                self.prefix = Vec::new();
+                self.at = 0;
+            }
+            return Ok(n);
+        }
+        match &mut self.link {
+            Link::Plain(s) => s.read(buf),
+            Link::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+impl Write for Io {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.link {
+            Link::Plain(s) => s.write(buf),
+            Link::Tls(t) => t.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.link {
+            Link::Plain(s) => s.flush(),
+            Link::Tls(t) => t.flush(),
+        }
+    }
+}
+
+pub(crate) fn would_block(error: &WsError) -> bool {
+    matches!(error, WsError::Io(e) if e.kind() == io::ErrorKind::WouldBlock)
+}
+
+/// Runs a WebSocket operation until it no longer says `WouldBlock`,
+/// waiting for the socket in between. For a task's own connection (set-up
+/// and goodbye), never for a shard's: an owned socket cannot be waited for.
+pub(crate) async fn drive<T>(
+    ws: &mut Ws,
+    mut op: impl FnMut(&mut Ws) -> Result<T, WsError>,
+) -> Result<T, WsError> {
+    loop {
+        match op(ws) {
+            Err(e) if would_block(&e) => ws.get_mut().sock().ready().await?,
+            done => return done,
+        }
+    }
+}
+
+/// [`drive`] for the stream itself.
+pub(crate) async fn drive_io<T>(
+    io: &mut Io,
+    mut op: impl FnMut(&mut Io) -> io::Result<T>,
+) -> io::Result<T> {
+    loop {
+        match op(io) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => io.sock().ready().await?,
+            done => return done,
+        }
+    }
+}
+
+/// Queues `msg` and writes it out.
+pub(crate) async fn send(
+    ws: &mut Ws,
+    msg: tokio_tungstenite::tungstenite::Message,
+) -> Result<(), WsError> {
+    match ws.write(msg) {
+        // `WouldBlock` from a write: the frame is queued, not yet written.
+        Err(e) if !would_block(&e) => return Err(e),
+        _ => {}
+    }
+    drive(ws, |ws| ws.flush()).await
+}
+
+/// The server side of the WebSocket handshake (RFC 6455 §4.2), `callback`
+/// deciding on the request.
+pub(crate) async fn accept<C: Callback>(
+    io: Io,
+    callback: C,
+    config: WebSocketConfig,
+) -> Result<Ws, WsError> {
+    let mut attempt =
+        tokio_tungstenite::tungstenite::accept_hdr_with_config(io, callback, Some(config));
+    loop {
+        match attempt {
+            Ok(ws) => return Ok(ws),
+            Err(HandshakeError::Failure(e)) => return Err(e),
+            Err(HandshakeError::Interrupted(mut mid)) => {
+                mid.get_mut().get_mut().sock().ready().await?;
+                attempt = mid.handshake();
+            }
+        }
+    }
+}
