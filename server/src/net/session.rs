@@ -139,6 +139,9 @@ pub(super) struct Session {
     last_ping: Instant,
     /// Since when the socket has not taken everything written to it.
     blocked_since: Option<Instant>,
+    /// Whether the socket had taken everything written before this tick
+    /// (`writable`): only then is anything new queued this tick.
+    clear: bool,
     /// Inputs dropped because the room was behind.
     inputs_dropped: u64,
     /// When the last snapshot was written, in the shard tally's clock
@@ -173,6 +176,7 @@ impl Session {
             last_pong: now,
             last_ping: now,
             blocked_since: None,
+            clear: false,
             inputs_dropped: 0,
             last_snapshot: 0,
             shared,
@@ -320,12 +324,18 @@ impl Session {
         now: Instant,
         scratch: &mut TickScratch,
     ) -> Result<(), Outcome> {
+        // What an earlier tick left unwritten goes first.
+        self.clear = self.writable(ws, now)?;
         self.drain_messages(ws, frame.tick, now, &mut scratch.tally)?;
         if !self.view.base_tick().is_some() || frame.tick.is_newer_than(self.view.base_tick()) {
             self.on_frame(ws, frame, now, scratch)?;
         }
         // Else already sent (a connection adopted mid-tick got it then);
         // a Pong may still be queued.
+        if !self.clear {
+            return Ok(());
+        }
+        // The tick's one write.
         match ws.flush() {
             Ok(()) => Ok(()),
             Err(e) if super::stream::would_block(&e) => Ok(()),
@@ -433,7 +443,7 @@ impl Session {
                 }
             }
         }
-        if !self.writable(ws, now)? {
+        if !self.clear {
             // Latest wins: no snapshot this tick; the next one is a delta
             // from what this client was last sent.
             return Ok(());
@@ -591,7 +601,7 @@ impl Session {
             ClientMsg::Ping { client_time } => {
                 // Answered if the socket is keeping up; a client that is
                 // not reading loses its pongs, not the server's memory.
-                if !self.writable(ws, now)? {
+                if !self.clear {
                     return Ok(());
                 }
                 let pong = ServerMsg::Pong {
