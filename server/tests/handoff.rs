@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::raw::{BINARY, PING, fin, frame};
+use common::raw::{BINARY, PING, fin, frame, read_frame};
 use common::{TestServer, config, within};
 use snapwire_shared::protocol::{PROTOCOL_VERSION, SUBPROTOCOL};
 use snapwire_shared::{ClientMsg, ServerMsg, codec};
@@ -18,21 +18,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const PONG: u8 = 0xA;
-
-/// Reads one server frame: its opcode and payload.
-async fn read_frame(s: &mut TcpStream) -> (u8, Vec<u8>) {
-    let mut head = [0u8; 2];
-    s.read_exact(&mut head).await.expect("a frame");
-    assert_eq!(head[1] & 0x80, 0, "server frames are not masked");
-    let len = match head[1] & 0x7f {
-        126 => u64::from(s.read_u16().await.expect("length")),
-        127 => s.read_u64().await.expect("length"),
-        n => u64::from(n),
-    };
-    let mut payload = vec![0u8; usize::try_from(len).expect("a small frame")];
-    s.read_exact(&mut payload).await.expect("payload");
-    (head[0] & 0x0f, payload)
-}
 
 #[tokio::test]
 async fn bytes_sent_with_the_hello_survive_the_move_to_the_shard() {

@@ -565,24 +565,30 @@ pub mod raw {
         pub clean_eof: bool,
     }
 
+    /// Reads one server frame: its opcode and payload.
+    pub async fn read_frame(s: &mut TcpStream) -> (u8, Vec<u8>) {
+        let mut head = [0u8; 2];
+        s.read_exact(&mut head)
+            .await
+            .expect("the server should send a close frame before the connection ends");
+        assert_eq!(head[1] & 0x80, 0, "server frames are not masked");
+        let len = match head[1] & 0x7f {
+            126 => u64::from(s.read_u16().await.expect("length")),
+            127 => s.read_u64().await.expect("length"),
+            n => u64::from(n),
+        };
+        let mut payload = vec![0u8; usize::try_from(len).expect("a small frame")];
+        s.read_exact(&mut payload).await.expect("payload");
+        (head[0] & 0x0f, payload)
+    }
+
     /// Reads frames until the server's close frame, then until the TCP
     /// connection ends.
     pub async fn read_close(s: &mut TcpStream) -> Closed {
         within(async {
             loop {
-                let mut head = [0u8; 2];
-                s.read_exact(&mut head)
-                    .await
-                    .expect("the server should send a close frame before the connection ends");
-                assert_eq!(head[1] & 0x80, 0, "server frames are not masked");
-                let len = match head[1] & 0x7f {
-                    126 => u64::from(s.read_u16().await.expect("length")),
-                    127 => s.read_u64().await.expect("length"),
-                    n => u64::from(n),
-                };
-                let mut payload = vec![0u8; usize::try_from(len).expect("a small frame")];
-                s.read_exact(&mut payload).await.expect("payload");
-                if head[0] & 0x0f != CLOSE {
+                let (opcode, payload) = read_frame(s).await;
+                if opcode != CLOSE {
                     continue;
                 }
                 assert!(payload.len() >= 2, "the close frame should carry a code");
