@@ -11,8 +11,17 @@ bounds, and only ever uses 127.0.0.1.
 
 After each run the same swarm is pointed at bare-broadcast (the transport
 done the obvious way, one task per socket) with snapwire's payload size, and
-with --floor also at bare-broadcast --mode loop (one loop over raw sockets,
-the floor of one TCP connection per client on this machine).
+then at bare-broadcast --mode batched: one plain thread that walks every raw
+non-blocking socket once per tick (read, one write of a pre-framed message;
+no epoll, no task per connection), the floor of one TCP connection per
+client on this machine. The table divides snapwire's µs/snapshot by each
+one's µs/message ("ratio to bare", "ratio to floor"). --no-floor skips the
+floor; --floor-mode loop runs the reactor-driven loop in its place.
+
+The batched floor is signalled (SIGUSR1) at the swarm's window marks and
+prints what it did over the window: messages fully written, skipped and
+dropped, and its own send gap and tick-to-send p50/p99; sweep.json keeps
+that as the floor's server_window (and the CPU per message it counted).
 
 For snapwire runs the server's own delivery cadence is read from its admin
 listener's /metrics at the start and the end of the swarm's window: the gap
@@ -150,15 +159,19 @@ def run_one(args, n, variant):
            "--log", "warn"]
     row = measure(args, n, variant, f"{variant}-{n}", cmd, port, admin_port)
     row["world_size"] = side
-    if args.baseline and row["report"]["snapshot_hz"] > 0:
+    if (args.baseline or args.floor) and row["report"]["snapshot_hz"] > 0:
         rep = row["report"]
         size = max(16, round(rep["bytes_in_per_bot_s"] / rep["snapshot_hz"]))
-        row["baseline"] = bare(args, n, variant, size, "tasks")
-        row["baseline"]["payload_bytes"] = size
+        row["payload_bytes"] = size
+        if args.baseline:
+            row["baseline"] = bare(args, n, variant, size, "tasks")
+            row["baseline"]["payload_bytes"] = size
         if args.floor:
-            # The same payload from one loop over raw sockets: the transport's
-            # floor on this machine, below any design with a socket per client.
-            row["floor"] = bare(args, n, variant, size, "loop")
+            # The same payload from one pass over raw sockets per tick: the
+            # transport's floor on this machine, below any design with a
+            # socket per client.
+            row["floor"] = bare(args, n, variant, size, args.floor_mode)
+            row["floor"]["payload_bytes"] = size
         for key, ratio in (("baseline", "baseline_ratio"), ("floor", "floor_ratio")):
             other = row.get(key)
             if other and other["us_per_message"] and row["us_per_snapshot"]:
@@ -170,18 +183,35 @@ def bare(args, n, variant, size, mode):
     """The same swarm against bare-broadcast in `mode`, sending `size` bytes."""
     port = free_port()
     cmd = [args.baseline_bin, "--listen", f"127.0.0.1:{port}", "--payload-bytes", str(size),
-           "--mode", mode]
-    tag = f"{variant}-{n}-" + ("bare" if mode == "tasks" else "floor")
-    run = measure(args, n, variant, tag, cmd, port)
-    return {"server_cores": run["server_cores"],
-            "swarm_cores": run["swarm_cores"],
-            "us_per_message": run["us_per_snapshot"],
-            "snapshot_hz": run["report"]["snapshot_hz"],
-            "interarrival_p99": run["report"]["interarrival_ms"]["p99"],
-            "held": run["held_transport"]}
+           "--mode", mode] + (["--short-read"] if mode == "batched" and args.floor_short_read else [])
+    tag = f"{variant}-{n}-" + ("bare" if mode == "tasks" else f"floor-{mode}")
+    batched = mode == "batched"
+    run = measure(args, n, variant, tag, cmd, port, signal_window=batched)
+    out = {"mode": mode, "short_read": mode == "batched" and args.floor_short_read,
+           "server_cores": run["server_cores"],
+           "swarm_cores": run["swarm_cores"],
+           "us_per_message": run["us_per_snapshot"],
+           "snapshot_hz": run["report"]["snapshot_hz"],
+           "interarrival_p99": run["report"]["interarrival_ms"]["p99"],
+           "decode_errors": run["report"]["decode_errors"],
+           "held": run["held_transport"]}
+    if batched:
+        # Its lines: at the window's start (covering the joins), at its end
+        # (the window), at exit.
+        prefix = "bare-broadcast window: "
+        with open(os.path.join(args.out, f"server-{tag}.log")) as f:
+            lines = [json.loads(line[len(prefix):]) for line in f if line.startswith(prefix)]
+        if len(lines) >= 2:
+            window = lines[1]
+            out["server_window"] = window
+            if window["delivered"] and window["seconds"]:
+                # CPU per message the server counted as fully written.
+                rate = window["delivered"] / window["seconds"]
+                out["server_us_per_delivered"] = run["server_cores"] * 1e6 / rate
+    return out
 
 
-def measure(args, n, variant, tag, server_cmd, port, admin_port=None):
+def measure(args, n, variant, tag, server_cmd, port, admin_port=None, signal_window=False):
     server = subprocess.Popen(
         ["taskset", "-c", str(args.server_cpu)] + server_cmd,
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -209,10 +239,14 @@ def measure(args, n, variant, tag, server_cmd, port, admin_port=None):
             for line in swarm.stderr:
                 if "window started" in line:
                     marks["start"] = time.monotonic()
+                    if signal_window:
+                        server.send_signal(signal.SIGUSR1)
                     if admin_port:
                         scrapes["start"] = scrape(admin_port)
                 elif "window ended" in line:
                     marks["end"] = time.monotonic()
+                    if signal_window:
+                        server.send_signal(signal.SIGUSR1)
                     if admin_port:
                         scrapes["end"] = scrape(admin_port)
         reader = threading.Thread(target=read_marks, daemon=True)
@@ -273,11 +307,14 @@ def measure(args, n, variant, tag, server_cmd, port, admin_port=None):
 def table(rows):
     chaos = any(r["report"].get("resumes") for r in rows)
     floor = any(r.get("floor") for r in rows)
+    loop = any(r.get("floor", {}).get("mode") == "loop" for r in rows)
+    floor_cols = (" loop floor µs/message | ratio to loop floor |" if loop
+                  else " floor µs/message | ratio to floor |")
     out = ["| N | variant | held | snapshot_hz | interarrival p99 ms | rtt p99 ms | bytes_in/bot/s "
            "| B/visible entity/snapshot | visible | server CPU cores | server µs/snapshot "
            "| server peak RSS MiB | RSS/player KiB | swarm CPU cores | swarm RSS/bot KiB "
            "| server gap p99 ms | server tick→send p99 ms "
-           "| bare µs/message | ratio to bare |" + (" floor µs/message | ratio to floor |" if floor else "")
+           "| bare µs/message | ratio to bare |" + (floor_cols if floor else "")
            + (" resumes | resume failures |" if chaos else ""),
            "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
            + ("---:|---:|" if floor else "") + ("---:|---:|" if chaos else "")]
@@ -374,9 +411,18 @@ def main():
     p.add_argument("--baseline-bin", default=os.path.join(root, "target", "release", "bare-broadcast"))
     p.add_argument("--no-baseline", dest="baseline", action="store_false",
                    help="skip the bare-broadcast baseline run after each snapwire run")
-    p.add_argument("--floor", action="store_true",
-                   help="also run bare-broadcast --mode loop (one loop over raw sockets) after each "
-                        "baseline: the transport's floor on this machine")
+    p.add_argument("--floor", dest="floor", action="store_true", default=True,
+                   help="after each snapwire run, also run bare-broadcast --mode batched (one thread "
+                        "walking every raw socket once per tick): the transport's floor on this "
+                        "machine (the default)")
+    p.add_argument("--no-floor", dest="floor", action="store_false",
+                   help="skip the floor run")
+    p.add_argument("--floor-mode", default="batched", choices=["batched", "loop"],
+                   help="the floor's bare-broadcast --mode: batched (one plain thread, no epoll), "
+                        "or loop (one tokio task, through the reactor)")
+    p.add_argument("--floor-short-read", action="store_true",
+                   help="the batched floor stops reading a socket at a short read, as snapwire's "
+                        "shards do, instead of reading again until WouldBlock")
     p.add_argument("--chart", default=None, help="SVG chart path (default OUT/sweep.svg)")
     p.add_argument("--bot-driver", default="tasks", choices=["tasks", "loop"],
                    help="the swarm's --driver: a tokio task per bot, or one loop per thread over "
