@@ -324,6 +324,7 @@ impl Session {
         now: Instant,
         scratch: &mut TickScratch,
     ) -> Result<(), Outcome> {
+        ws.get_mut().sock().begin_pass();
         // What an earlier tick left unwritten goes first.
         self.clear = self.writable(ws, now)?;
         self.drain_messages(ws, frame.tick, now, &mut scratch.tally)?;

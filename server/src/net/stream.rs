@@ -29,6 +29,10 @@ pub(crate) struct Sock {
     /// Which way the last operation found the socket not ready, so that
     /// [`Sock::ready`] waits for the right thing.
     blocked: Interest,
+    /// Owned: a read this pass took less than it asked for, so the socket
+    /// has nothing more (for now); reads say `WouldBlock` until the next
+    /// pass instead of asking the kernel again.
+    drained: bool,
 }
 
 #[derive(Debug)]
@@ -52,6 +56,7 @@ impl Sock {
         Sock {
             home: Home::Reactor(stream),
             blocked: Interest::READABLE,
+            drained: false,
         }
     }
 
@@ -76,6 +81,11 @@ impl Sock {
             self.home = Home::Reactor(tokio::net::TcpStream::from_std(stream)?);
         }
         Ok(())
+    }
+
+    /// A new pass of the shard: reads go to the kernel again.
+    pub(crate) fn begin_pass(&mut self) {
+        self.drained = false;
     }
 
     /// Waits until the socket is ready for what the last operation could
@@ -108,7 +118,14 @@ impl Read for Sock {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let result = match &mut self.home {
             Home::Reactor(s) => s.try_read(buf),
-            Home::Owned(s) => s.read(buf),
+            // A short read took all there was: a second read would only be
+            // told so by the kernel, a syscall per client and tick.
+            Home::Owned(_) if self.drained => Err(io::ErrorKind::WouldBlock.into()),
+            Home::Owned(s) => {
+                let result = s.read(buf);
+                self.drained = matches!(result, Ok(n) if n > 0 && n < buf.len());
+                result
+            }
             Home::Moving => Err(moved()),
         };
         self.note(result, Interest::READABLE)
