@@ -19,9 +19,6 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 /// Read chunk of a server connection (see [`ws_config`]).
 const READ_BUFFER_BYTES: usize = 1024;
 
-/// Queued writes are written before this size only by the tick's flush.
-const WRITE_BATCH_BYTES: usize = 64 * 1024;
-
 /// The WebSocket settings of every server connection.
 ///
 /// tungstenite's default 128 KiB read buffer is allocated per connection and
@@ -34,14 +31,14 @@ const WRITE_BATCH_BYTES: usize = 64 * 1024;
 /// Message and frame size are capped so that an oversized message is
 /// refused (close 1009) without being buffered whole.
 ///
-/// Writes are queued (up to [`WRITE_BATCH_BYTES`]) and written by one
-/// flush a tick: a tick's snapshot, pings and messages go out in one
-/// `write`. The write buffer is capped so that a client that stops reading
-/// cannot grow it without bound.
+/// A joined connection's frames are written by its shard, a tick's in one
+/// write (`stream.rs`); tungstenite writes only the set-up's messages, the
+/// goodbye and its own control replies, at once. Its write buffer is capped
+/// so that a client that stops reading cannot grow it without bound.
 pub(crate) fn ws_config(max_message_bytes: usize) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
-        .write_buffer_size(WRITE_BATCH_BYTES)
+        .write_buffer_size(0)
         .max_write_buffer_size(1 << 20)
         .max_message_size(Some(max_message_bytes))
         .max_frame_size(Some(max_message_bytes))

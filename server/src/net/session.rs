@@ -14,6 +14,7 @@
 use super::connection::{Outcome, Ws, decode, read_failure, text_frame};
 use super::limits::TokenBucket;
 use super::listener::Shared;
+use super::stream::{OpCode, frame_into};
 use crate::game::{Audience, Outgoing};
 use crate::metrics::Tally;
 use crate::room::frame::Frame;
@@ -92,6 +93,9 @@ pub(super) struct TickScratch {
     encoded: Vec<u8>,
     /// What the shard sent and received, for its metrics.
     pub(super) tally: Tally,
+    /// The frames due to the connection being served this tick (pongs, a
+    /// ping, messages, the snapshot), written with one write.
+    frames: Vec<u8>,
 }
 
 impl TickScratch {
@@ -100,6 +104,7 @@ impl TickScratch {
             view: ViewScratch::default(),
             encoded: Vec::new(),
             tally,
+            frames: Vec::new(),
         }
     }
 }
@@ -301,18 +306,6 @@ impl Session {
         }
     }
 
-    /// Queues `msg` in tungstenite's bounded write buffer, for the tick's
-    /// one write (`on_tick`). Call only after `writable` said yes.
-    fn push(ws: &mut Ws, msg: Message) -> Result<(), Outcome> {
-        match ws.write(msg) {
-            // The buffer is written when it passes its target size (a
-            // tick's worth never does); `WouldBlock` then means queued.
-            Ok(()) => Ok(()),
-            Err(e) if super::stream::would_block(&e) => Ok(()),
-            Err(_) => Err(Outcome::Gone),
-        }
-    }
-
     /// One tick: read what the client sent, then send it its snapshot of
     /// `frame`, with whatever else is due, in one write. Never waits: what
     /// the socket does not take stays queued, and is written first next
@@ -325,23 +318,22 @@ impl Session {
         scratch: &mut TickScratch,
     ) -> Result<(), Outcome> {
         ws.get_mut().sock().begin_pass();
+        scratch.frames.clear();
         // What an earlier tick left unwritten goes first.
         self.clear = self.writable(ws, now)?;
-        self.drain_messages(ws, frame.tick, now, &mut scratch.tally)?;
+        self.drain_messages(ws, frame.tick, now, scratch)?;
         if !self.view.base_tick().is_some() || frame.tick.is_newer_than(self.view.base_tick()) {
-            self.on_frame(ws, frame, now, scratch)?;
+            self.on_frame(frame, now, scratch)?;
         }
         // Else already sent (a connection adopted mid-tick got it then);
-        // a Pong may still be queued.
-        if !self.clear {
+        // a Pong may still be due. Nothing is due unless `clear`.
+        if scratch.frames.is_empty() {
             return Ok(());
         }
         // The tick's one write.
-        match ws.flush() {
-            Ok(()) => Ok(()),
-            Err(e) if super::stream::would_block(&e) => Ok(()),
-            Err(_) => Err(Outcome::Gone),
-        }
+        ws.get_mut()
+            .write_frames(&scratch.frames)
+            .map_err(|_| Outcome::Gone)
     }
 
     /// Handles every message the client has sent since the last tick,
@@ -358,15 +350,15 @@ impl Session {
         ws: &mut Ws,
         tick: Tick,
         now: Instant,
-        tally: &mut Tally,
+        scratch: &mut TickScratch,
     ) -> Result<(), Outcome> {
         loop {
             match ws.read() {
                 Ok(msg) => {
                     if let Message::Binary(b) = &msg {
-                        tally.received(b.len());
+                        scratch.tally.received(b.len());
                     }
-                    self.on_message(ws, msg, tick, now, tally)?;
+                    self.on_message(msg, tick, now, scratch)?;
                 }
                 Err(e) if super::stream::would_block(&e) => return Ok(()),
                 Err(e) => return Err(read_failure(&e)),
@@ -377,7 +369,6 @@ impl Session {
     /// A new frame: check the client's health, then send it its snapshot.
     fn on_frame(
         &mut self,
-        ws: &mut Ws,
         frame: &Arc<Frame>,
         now: Instant,
         scratch: &mut TickScratch,
@@ -451,7 +442,7 @@ impl Session {
         }
         if now.duration_since(self.last_ping) >= self.shared.config.stall_timeout / 4 {
             self.last_ping = now;
-            Self::push(ws, Message::Ping(Bytes::from_static(b"sw")))?;
+            frame_into(&mut scratch.frames, OpCode::Ping, b"sw");
         }
         // At most MAX_EVENTS_PER_SNAPSHOT ride on one snapshot: a backlog
         // (the roster of a big room on join) is spread over the next few,
@@ -489,7 +480,7 @@ impl Session {
                         let msg = ServerMsg::Message(GameMsg(m.bytes.to_vec()));
                         let bytes = self.encode(&msg)?;
                         scratch.tally.sent(bytes.len());
-                        Self::push(ws, Message::Binary(bytes.into()))?;
+                        frame_into(&mut scratch.frames, OpCode::Binary, &bytes);
                     } else {
                         self.due_messages.push(m);
                     }
@@ -525,7 +516,7 @@ impl Session {
         self.due_events.clear();
         self.due_messages.clear();
         let bytes = buf.len();
-        Self::push(ws, Message::Binary(Bytes::copy_from_slice(buf)))?;
+        frame_into(&mut scratch.frames, OpCode::Binary, buf);
         scratch.tally.snapshot(bytes, &mut self.last_snapshot);
         if self.due_events.capacity() > KEEP_EVENTS {
             self.due_events.shrink_to(KEEP_EVENTS);
@@ -540,11 +531,10 @@ impl Session {
     /// One message from the client.
     fn on_message(
         &mut self,
-        ws: &mut Ws,
         msg: Message,
         tick: Tick,
         now: Instant,
-        tally: &mut Tally,
+        scratch: &mut TickScratch,
     ) -> Result<(), Outcome> {
         let bytes = match msg {
             Message::Binary(b) => b,
@@ -610,8 +600,9 @@ impl Session {
                     server_tick: tick,
                 };
                 let pong = self.encode(&pong)?;
-                tally.sent(pong.len());
-                Self::push(ws, Message::Binary(pong.into()))
+                scratch.tally.sent(pong.len());
+                frame_into(&mut scratch.frames, OpCode::Binary, &pong);
+                Ok(())
             }
             ClientMsg::Leave => Err(Outcome::close(close::NORMAL, close::REASON_BYE)),
             ClientMsg::Message(GameMsg(bytes)) => {

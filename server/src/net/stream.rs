@@ -149,12 +149,21 @@ impl Write for Sock {
 
 /// What the WebSocket reads and writes: the socket, or rustls' synchronous
 /// connection over it; bytes read ahead to route the request come first.
+///
+/// A shard writes a tick's frames itself, framed by the session, in one
+/// write ([`Io::write_frames`]); what the socket does not take is kept
+/// here and written before anything else, tungstenite's own writes (its
+/// pongs and close frames) included, so that frames never interleave.
 #[derive(Debug)]
 pub(crate) struct Io {
     /// Read ahead and not yet consumed: `prefix[at..]`.
     prefix: Vec<u8>,
     at: usize,
     link: Link,
+    /// Written by the shard and not yet taken by the socket:
+    /// `unsent[sent..]`. Empty (and unallocated) while the client keeps up.
+    unsent: Vec<u8>,
+    sent: usize,
 }
 
 #[derive(Debug)]
@@ -170,6 +179,8 @@ impl Io {
             prefix,
             at: 0,
             link: Link::Plain(sock),
+            unsent: Vec::new(),
+            sent: 0,
         }
     }
 
@@ -180,6 +191,8 @@ impl Io {
             prefix,
             at: 0,
             link: Link::Tls(Box::new(StreamOwned::new(conn, sock))),
+            unsent: Vec::new(),
+            sent: 0,
         }
     }
 
@@ -187,6 +200,51 @@ impl Io {
         match &mut self.link {
             Link::Plain(s) => s,
             Link::Tls(t) => &mut t.sock,
+        }
+    }
+
+    /// Writes a tick's frames with one write; keeps what the socket does
+    /// not take. Call only when everything before is written (`flush`
+    /// said so), as `ws.flush()` does.
+    pub(crate) fn write_frames(&mut self, frames: &[u8]) -> io::Result<()> {
+        debug_assert!(self.unsent.is_empty(), "frames written over unsent ones");
+        let n = match self.link_write(frames) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(e) => return Err(e),
+        };
+        if n < frames.len() {
+            self.unsent.extend_from_slice(&frames[n..]);
+            self.sent = 0;
+        }
+        Ok(())
+    }
+
+    /// Writes what an earlier [`Io::write_frames`] left; `WouldBlock` while
+    /// some is left.
+    fn write_unsent(&mut self) -> io::Result<()> {
+        while self.sent < self.unsent.len() {
+            let n = match &mut self.link {
+                Link::Plain(s) => s.write(&self.unsent[self.sent..])?,
+                Link::Tls(t) => t.write(&self.unsent[self.sent..])?,
+            };
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.sent += n;
+        }
+        if !self.unsent.is_empty() {
+            // Its memory goes back: a backlog is rare and brief.
+            self.unsent = Vec::new();
+            self.sent = 0;
+        }
+        Ok(())
+    }
+
+    fn link_write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.link {
+            Link::Plain(s) => s.write(buf),
+            Link::Tls(t) => t.write(buf),
         }
     }
 
@@ -221,18 +279,43 @@ impl Read for Io {
 
 impl Write for Io {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.link {
-            Link::Plain(s) => s.write(buf),
-            Link::Tls(t) => t.write(buf),
-        }
+        self.write_unsent()?;
+        self.link_write(buf)
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        self.write_unsent()?;
         match &mut self.link {
             Link::Plain(s) => s.flush(),
             Link::Tls(t) => t.flush(),
         }
     }
+}
+
+/// The opcodes of the frames a shard writes itself (RFC 6455 §5.2).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum OpCode {
+    Binary = 0x2,
+    Ping = 0x9,
+}
+
+/// Appends one final, unmasked (server) frame: the header of RFC 6455
+/// §5.2 with the shortest length encoding, then `payload`.
+pub(crate) fn frame_into(out: &mut Vec<u8>, opcode: OpCode, payload: &[u8]) {
+    out.push(0x80 | opcode as u8);
+    match payload.len() {
+        // Each arm's range makes its cast exact.
+        n @ 0..=125 => out.push(n as u8),
+        n @ 126..=0xFFFF => {
+            out.push(126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(payload);
 }
 
 pub(crate) fn would_block(error: &WsError) -> bool {
@@ -298,5 +381,33 @@ pub(crate) async fn accept<C: Callback>(
                 attempt = mid.handshake();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OpCode, frame_into};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode as WsOpCode};
+
+    /// The frames a shard writes itself are the frames tungstenite would
+    /// write, at each length encoding's edges.
+    #[test]
+    fn own_frames_are_tungstenite_frames() {
+        for len in [0, 1, 125, 126, 127, 0xFFFF, 0x1_0000, 70_000] {
+            let payload: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let mut ours = Vec::new();
+            frame_into(&mut ours, OpCode::Binary, &payload);
+            let mut theirs = Vec::new();
+            Frame::message(payload.clone(), WsOpCode::Data(Data::Binary), true)
+                .format(&mut theirs)
+                .expect("format");
+            assert_eq!(ours, theirs, "binary frame of {len} bytes");
+        }
+        let mut ours = Vec::new();
+        frame_into(&mut ours, OpCode::Ping, b"sw");
+        let mut theirs = Vec::new();
+        Frame::ping(&b"sw"[..]).format(&mut theirs).expect("format");
+        assert_eq!(ours, theirs, "ping frame");
     }
 }
