@@ -424,12 +424,15 @@ def main():
                    help="the batched floor stops reading a socket at a short read, as snapwire's "
                         "shards do, instead of reading again until WouldBlock")
     p.add_argument("--chart", default=None, help="SVG chart path (default OUT/sweep.svg)")
-    p.add_argument("--bot-driver", default="tasks", choices=["tasks", "loop"],
-                   help="the swarm's --driver: a tokio task per bot, or one loop per thread over "
-                        "non-blocking sockets (no --chaos-drop)")
+    p.add_argument("--bot-driver", default=None, choices=["tasks", "loop"],
+                   help="the swarm's --driver: one loop per thread over non-blocking sockets (the "
+                        "default), or a tokio task per bot (the default with --chaos-drop, which "
+                        "the loop driver does not do)")
     p.add_argument("--chaos-drop", type=float, default=0.0,
                    help="each bot drops its connection with this probability per second and resumes")
     args = p.parse_args()
+    if args.bot_driver is None:
+        args.bot_driver = "tasks" if args.chaos_drop else "loop"
     os.makedirs(args.out, exist_ok=True)
     rows = []
     for variant in args.variants:

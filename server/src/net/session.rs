@@ -469,7 +469,7 @@ impl Session {
                 .is_some_and(|(t, _)| !t.is_newer_than(frame.tick))
         {
             match self.pending_events.pop_front().map(|(_, e)| e) {
-                Some(Event::Server(e)) => self.due_events.push(e),
+                Some(Event::Server(e)) => self.due_events.push(Arc::unwrap_or_clone(e)),
                 Some(Event::Game(m)) => {
                     if let Audience::Player(p) = m.to
                         && p != me

@@ -354,7 +354,7 @@ impl Room {
         debug!(room = %self.id, player = %id, "player dropped; waiting for resume");
         let _ = self.events.send((
             self.tick.next(),
-            Event::Server(ServerEvent::PlayerDropped { player: id }),
+            Event::Server(Arc::new(ServerEvent::PlayerDropped { player: id })),
         ));
     }
 
@@ -391,7 +391,7 @@ impl Room {
         debug!(room = %self.id, player = %p.id, "player left");
         let _ = self.events.send((
             self.tick.next(),
-            Event::Server(ServerEvent::PlayerLeft { player: p.id }),
+            Event::Server(Arc::new(ServerEvent::PlayerLeft { player: p.id })),
         ));
     }
 
@@ -436,7 +436,7 @@ impl Room {
             self.away -= 1;
             let _ = self.events.send((
                 self.tick.next(),
-                Event::Server(ServerEvent::PlayerResumed { player: id }),
+                Event::Server(Arc::new(ServerEvent::PlayerResumed { player: id })),
             ));
         }
         debug!(room = %self.id, player = %id, conn, "player resumed");
@@ -540,7 +540,9 @@ impl Room {
             entity: entity_id,
             name,
         };
-        let _ = self.events.send((self.tick.next(), Event::Server(joined)));
+        let _ = self
+            .events
+            .send((self.tick.next(), Event::Server(Arc::new(joined))));
     }
 
     /// The roster for a newcomer: the tick's shared list plus this tick's
@@ -638,8 +640,10 @@ impl Room {
 /// What a room tells its connections, in order, besides frames.
 #[derive(Clone, Debug)]
 pub enum Event {
-    /// One of the framework's (joins, leaves, drains).
-    Server(ServerEvent),
+    /// One of the framework's (joins, leaves, drains). Shared: every
+    /// connection's queue holds it until its snapshot carries it, and a
+    /// burst of joins would otherwise copy every name into every queue.
+    Server(Arc<ServerEvent>),
     /// A game message, with its audience.
     Game(Outgoing),
 }
