@@ -17,17 +17,18 @@ pub use listener::{ServerHandle, Shutdown, run, run_with_admin};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// Read chunk of a server connection (see [`ws_config`]).
-const READ_BUFFER_BYTES: usize = 1024;
+const READ_BUFFER_BYTES: usize = 512;
 
 /// The WebSocket settings of every server connection.
 ///
 /// tungstenite's default 128 KiB read buffer is allocated per connection and
 /// zero-filled before every socket read; measured on a 2-core machine that
 /// cost ~80 µs of CPU per message and ~135 KiB per idle connection, against
-/// ~10 µs and ~7 KiB with 4 KiB. The zero-fill is still paid per read (two
-/// a tick: one that finds the tick's inputs, one that finds no more), so
-/// the buffer is 1 KiB: a tick's worth of client messages is ~60 bytes,
-/// and a larger message simply takes more reads.
+/// ~10 µs and ~7 KiB with 4 KiB. The zero-fill is still paid per read
+/// (one a tick: a short read ends the shard's pass over the socket), and
+/// the buffer is kept by every connection, so it is 512 bytes: a tick's
+/// worth of client messages is ~60 bytes, and a larger message simply
+/// takes more reads.
 /// Message and frame size are capped so that an oversized message is
 /// refused (close 1009) without being buffered whole.
 ///

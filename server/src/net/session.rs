@@ -133,7 +133,7 @@ pub(super) struct Session {
     due_events: Vec<ServerEvent>,
     /// Game messages going out with the current snapshot (those for the
     /// viewers of an entity are checked against its view once built).
-    due_messages: Vec<Outgoing>,
+    due_messages: Vec<Arc<Outgoing>>,
     /// Client message rate limit.
     bucket: TokenBucket,
     /// When the client last sent anything (idle timeout).

@@ -601,7 +601,7 @@ impl Room {
     fn send_outbox(&mut self) {
         self.game.take_outbox(&mut self.outbox);
         for m in self.outbox.drain(..) {
-            let _ = self.events.send((self.tick, Event::Game(m)));
+            let _ = self.events.send((self.tick, Event::Game(Arc::new(m))));
         }
     }
 
@@ -640,10 +640,11 @@ impl Room {
 /// What a room tells its connections, in order, besides frames.
 #[derive(Clone, Debug)]
 pub enum Event {
-    /// One of the framework's (joins, leaves, drains). Shared: every
-    /// connection's queue holds it until its snapshot carries it, and a
-    /// burst of joins would otherwise copy every name into every queue.
+    /// One of the framework's (joins, leaves, drains). Both kinds are
+    /// shared: every connection's queue holds an event until its snapshot
+    /// carries it, and a burst of joins would otherwise copy every name
+    /// into every queue (and each queue's slots would be 40 bytes, not 16).
     Server(Arc<ServerEvent>),
     /// A game message, with its audience.
-    Game(Outgoing),
+    Game(Arc<Outgoing>),
 }
