@@ -151,9 +151,10 @@ impl Write for Sock {
 /// connection over it; bytes read ahead to route the request come first.
 ///
 /// A shard writes a tick's frames itself, framed by the session, in one
-/// write ([`Io::write_frames`]); what the socket does not take is kept
-/// here and written before anything else, tungstenite's own writes (its
-/// pongs and close frames) included, so that frames never interleave.
+/// write ([`Io::write_frames`]). What the socket does not take, of those
+/// or of tungstenite's own writes (its pongs and close frames), is kept
+/// here in order and written before anything newer, so that frames never
+/// interleave.
 #[derive(Debug)]
 pub(crate) struct Io {
     /// Read ahead and not yet consumed: `prefix[at..]`.
@@ -204,19 +205,41 @@ impl Io {
     }
 
     /// Writes a tick's frames with one write; keeps what the socket does
-    /// not take. Call only when everything before is written (`flush`
-    /// said so), as `ws.flush()` does.
+    /// not take. Normally nothing is waiting (the shard writes only when
+    /// `flush` said everything before is out); if something is (a pong
+    /// tungstenite queued during this tick's reads), the frames queue
+    /// behind it, so the stream's order is kept either way.
     pub(crate) fn write_frames(&mut self, frames: &[u8]) -> io::Result<()> {
-        debug_assert!(self.unsent.is_empty(), "frames written over unsent ones");
+        match self.write_unsent() {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                return self.queue(frames);
+            }
+            Err(e) => return Err(e),
+        }
         let n = match self.link_write(frames) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
             Err(e) => return Err(e),
         };
-        if n < frames.len() {
-            self.unsent.extend_from_slice(&frames[n..]);
+        self.queue(&frames[n..])
+    }
+
+    /// Keeps `bytes` to be written after everything kept before them; a
+    /// client that takes nothing cannot make this grow past
+    /// [`MAX_UNSENT_BYTES`] (the connection fails instead).
+    fn queue(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        if self.unsent.len() - self.sent + bytes.len() > MAX_UNSENT_BYTES {
+            return Err(io::Error::other("client is not reading"));
+        }
+        if self.sent > 0 {
+            self.unsent.drain(..self.sent);
             self.sent = 0;
         }
+        self.unsent.extend_from_slice(bytes);
         Ok(())
     }
 
@@ -277,10 +300,31 @@ impl Read for Io {
     }
 }
 
+/// Most bytes a connection keeps unwritten: what tungstenite writes past a
+/// full socket (pongs, the goodbye), and one tick's frames.
+const MAX_UNSENT_BYTES: usize = 1 << 20;
+
+/// Every byte tungstenite writes is taken at once: what the socket does not
+/// take waits in `unsent`, in order, so that tungstenite itself never holds
+/// a half-written frame that a shard's frames could overtake. `flush` says
+/// `WouldBlock` while anything waits.
 impl Write for Io {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.write_unsent()?;
-        self.link_write(buf)
+        match self.write_unsent() {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.queue(buf)?;
+                return Ok(buf.len());
+            }
+            Err(e) => return Err(e),
+        }
+        let n = match self.link_write(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+            Err(e) => return Err(e),
+        };
+        self.queue(&buf[n..])?;
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -409,5 +453,55 @@ mod tests {
         let mut theirs = Vec::new();
         Frame::ping(&b"sw"[..]).format(&mut theirs).expect("format");
         assert_eq!(ours, theirs, "ping frame");
+    }
+}
+
+#[cfg(test)]
+mod order {
+    use super::{Io, Sock};
+    use std::io::{Read, Write};
+
+    /// Over a socket that stops taking bytes, what a shard writes and what
+    /// tungstenite writes still reach the client in the order they were
+    /// written, whole.
+    #[tokio::test]
+    async fn bytes_kept_for_a_full_socket_keep_their_order() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().expect("accept");
+        server.set_nonblocking(true).unwrap();
+        let mut sock = Sock::new(tokio::net::TcpStream::from_std(server).unwrap());
+        sock.own().expect("owned");
+        let mut io = Io::plain(sock, Vec::new());
+        // Shard frames until the socket keeps some back.
+        let chunk = vec![b'a'; 64 * 1024];
+        let mut written = 0;
+        while io.unsent.is_empty() {
+            io.write_frames(&chunk).expect("write");
+            written += chunk.len();
+            assert!(written < 256 << 20, "the socket never filled");
+        }
+        // Then tungstenite's bytes, then the next tick's frames.
+        assert_eq!(io.write(b"PONG").expect("taken whole"), 4);
+        assert!(
+            io.flush().is_err(),
+            "a flush says WouldBlock while bytes wait"
+        );
+        io.write_frames(b"NEXT").expect("queued");
+        let reader = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            client.read_to_end(&mut all).expect("read");
+            all
+        });
+        // Drain what waits (a blocking loop is fine: the client reads).
+        while let Err(e) = io.flush() {
+            assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "{e}");
+            std::thread::yield_now();
+        }
+        drop(io);
+        let all = reader.join().expect("reader");
+        assert_eq!(all.len(), written + 8);
+        assert!(all[..written].iter().all(|&b| b == b'a'));
+        assert_eq!(&all[written..], b"PONGNEXT");
     }
 }
