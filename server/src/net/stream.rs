@@ -165,6 +165,8 @@ pub(crate) struct Io {
     /// `unsent[sent..]`. Empty (and unallocated) while the client keeps up.
     unsent: Vec<u8>,
     sent: usize,
+    /// Most bytes `unsent` may hold: the WebSocket's write buffer cap.
+    max_unsent: usize,
 }
 
 #[derive(Debug)]
@@ -182,6 +184,7 @@ impl Io {
             link: Link::Plain(sock),
             unsent: Vec::new(),
             sent: 0,
+            max_unsent: MAX_UNSENT_BYTES,
         }
     }
 
@@ -194,6 +197,7 @@ impl Io {
             link: Link::Tls(Box::new(StreamOwned::new(conn, sock))),
             unsent: Vec::new(),
             sent: 0,
+            max_unsent: MAX_UNSENT_BYTES,
         }
     }
 
@@ -226,13 +230,13 @@ impl Io {
     }
 
     /// Keeps `bytes` to be written after everything kept before them; a
-    /// client that takes nothing cannot make this grow past
-    /// [`MAX_UNSENT_BYTES`] (the connection fails instead).
+    /// client that takes nothing cannot make this grow past the
+    /// WebSocket's write buffer cap (the connection fails instead).
     fn queue(&mut self, bytes: &[u8]) -> io::Result<()> {
         if bytes.is_empty() {
             return Ok(());
         }
-        if self.unsent.len() - self.sent + bytes.len() > MAX_UNSENT_BYTES {
+        if self.unsent.len() - self.sent + bytes.len() > self.max_unsent {
             return Err(io::Error::other("client is not reading"));
         }
         if self.sent > 0 {
@@ -300,8 +304,8 @@ impl Read for Io {
     }
 }
 
-/// Most bytes a connection keeps unwritten: what tungstenite writes past a
-/// full socket (pongs, the goodbye), and one tick's frames.
+/// Most bytes a connection keeps unwritten until its WebSocket is made
+/// (which sets its own write buffer cap, `ws_config`'s 1 MiB for `/play`).
 const MAX_UNSENT_BYTES: usize = 1 << 20;
 
 /// Every byte tungstenite writes is taken at once: what the socket does not
@@ -410,10 +414,12 @@ pub(crate) async fn send(
 /// The server side of the WebSocket handshake (RFC 6455 §4.2), `callback`
 /// deciding on the request.
 pub(crate) async fn accept<C: Callback>(
-    io: Io,
+    mut io: Io,
     callback: C,
     config: WebSocketConfig,
 ) -> Result<Ws, WsError> {
+    // What tungstenite would have buffered is buffered here instead.
+    io.max_unsent = config.max_write_buffer_size;
     let mut attempt =
         tokio_tungstenite::tungstenite::accept_hdr_with_config(io, callback, Some(config));
     loop {
