@@ -13,15 +13,11 @@ use std::time::Duration;
 const PATIENCE: Duration = Duration::from_secs(40);
 
 async fn within<F: Future>(f: F) -> F::Output {
-    tokio::time::timeout(PATIENCE, f)
-        .await
-        .expect("should finish in time")
+    common::within(PATIENCE, f).await
 }
 
 async fn stop(server: ServerHandle) {
-    within(server.stop())
-        .await
-        .expect("the server should end cleanly");
+    common::stop(PATIENCE, server).await;
 }
 
 fn looped(url: String, bots: u32, duration: Duration, threads: usize) -> SwarmConfig {
@@ -109,49 +105,6 @@ async fn loop_bots_leave_at_the_end_of_the_window() {
     stop(server).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn loop_bots_see_a_server_go_away_as_disconnects_not_a_hang() {
-    let server = start(Config::default()).await;
-    let url = server.url();
-    let swarm = tokio::spawn(run_swarm(looped(url, 3, Duration::from_secs(3), 1)));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    stop(server).await;
-    let report = within(swarm)
-        .await
-        .expect("the swarm task should not panic");
-    assert_eq!(report.connected, 3);
-    assert_eq!(report.disconnected, 3, "every bot saw the server go");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn loop_bots_sign_their_join_tokens_and_fail_without() {
-    let secret: &[u8] = b"loop-test-secret-loop-test-secret";
-    let server = start(Config {
-        auth: Some(std::sync::Arc::new(snapwire_server::auth::JoinAuth::new(
-            secret,
-        ))),
-        ..Config::default()
-    })
-    .await;
-    let refused = within(run_swarm(looped(
-        server.url(),
-        2,
-        Duration::from_millis(300),
-        1,
-    )))
-    .await;
-    assert_eq!((refused.connected, refused.failed), (0, 2));
-    let mut cfg = looped(server.url(), 4, Duration::from_secs(1), 1);
-    cfg.auth_secret = Some(snapwire_bot::swarm::AuthSecret(secret.into()));
-    let report = within(run_swarm(cfg)).await;
-    assert_eq!(
-        (report.connected, report.failed, report.disconnected),
-        (4, 0, 0)
-    );
-    assert_eq!((report.decode_errors, report.delta_errors), (0, 0));
-    stop(server).await;
-}
-
 #[tokio::test]
 async fn the_cli_refuses_what_the_loop_driver_does_not_do() {
     for extra in [
@@ -175,4 +128,24 @@ async fn the_cli_refuses_what_the_loop_driver_does_not_do() {
             "{extra:?}: the refusal says why and what to use: {stderr}"
         );
     }
+}
+
+/// One loop thread.
+fn looped1(url: String, bots: u32, duration: Duration) -> SwarmConfig {
+    looped(url, bots, duration, 1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loop_bots_see_a_server_go_away_as_disconnects_not_a_hang() {
+    common::a_server_that_goes_away_gives_disconnects(looped1, PATIENCE).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loop_bots_sign_their_join_tokens_and_fail_without() {
+    common::bots_sign_their_own_join_tokens(
+        looped1,
+        b"loop-test-secret-loop-test-secret",
+        PATIENCE,
+    )
+    .await;
 }

@@ -14,15 +14,11 @@ use std::time::Duration;
 const PATIENCE: Duration = Duration::from_secs(30);
 
 async fn within<F: Future>(f: F) -> F::Output {
-    tokio::time::timeout(PATIENCE, f)
-        .await
-        .expect("should finish in time")
+    common::within(PATIENCE, f).await
 }
 
 async fn stop(server: ServerHandle) {
-    within(server.stop())
-        .await
-        .expect("the server should end cleanly");
+    common::stop(PATIENCE, server).await;
 }
 
 fn swarm(url: String, bots: u32, duration: Duration) -> SwarmConfig {
@@ -115,33 +111,6 @@ async fn a_violated_threshold_makes_the_exit_status_non_zero() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_that_goes_away_gives_disconnects_not_a_hang() {
-    let server = start(Config {
-        view_radius: 0.0,
-        ..Config::default()
-    })
-    .await;
-    let swarm = tokio::spawn(run_swarm(swarm(server.url(), 3, Duration::from_secs(3))));
-    // Watch the room until all three bots are in it, then stop the server.
-    let (mut probe, _) = within(GameClient::join(&server.url(), "probe"))
-        .await
-        .expect("probe joins");
-    let mut present = 0; // entities in the probe's view, itself included
-    while present < 4 {
-        if let ServerMsg::Snapshot(s) = within(probe.recv()).await.expect("probe stays connected") {
-            probe.apply(&s).expect("the probe's snapshots chain");
-            present = probe.view().map_or(0, |m| m.len());
-        }
-    }
-    stop(server).await;
-    let report = within(swarm)
-        .await
-        .expect("the swarm task should not panic");
-    assert_eq!(report.connected, 3);
-    assert_eq!(report.disconnected, 3, "every bot saw the server go");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_drops_resume_with_consistent_mirrors_and_leave_no_ghosts() {
     let server = start(Config::default()).await;
     let mut cfg = swarm(server.url(), 20, Duration::from_secs(3));
@@ -175,30 +144,16 @@ async fn chaos_drops_resume_with_consistent_mirrors_and_leave_no_ghosts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_goes_away_gives_disconnects_not_a_hang() {
+    common::a_server_that_goes_away_gives_disconnects(swarm, PATIENCE).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bots_sign_their_own_join_tokens() {
-    let secret: &[u8] = b"swarm-test-secret-swarm-test-secret";
-    let server = start(Config {
-        auth: Some(std::sync::Arc::new(snapwire_server::auth::JoinAuth::new(
-            secret,
-        ))),
-        ..Config::default()
-    })
+    common::bots_sign_their_own_join_tokens(
+        swarm,
+        b"swarm-test-secret-swarm-test-secret",
+        PATIENCE,
+    )
     .await;
-    // Without tokens, every bot is refused.
-    let refused = within(run_swarm(swarm(
-        server.url(),
-        2,
-        Duration::from_millis(300),
-    )))
-    .await;
-    assert_eq!((refused.connected, refused.failed), (0, 2));
-    let mut cfg = swarm(server.url(), 4, Duration::from_secs(1));
-    cfg.auth_secret = Some(snapwire_bot::swarm::AuthSecret(secret.into()));
-    let report = within(run_swarm(cfg)).await;
-    assert_eq!(
-        (report.connected, report.failed, report.disconnected),
-        (4, 0, 0)
-    );
-    assert_eq!((report.decode_errors, report.delta_errors), (0, 0));
-    stop(server).await;
 }
