@@ -544,9 +544,10 @@ impl Session {
                 self.last_pong = now;
                 return Ok(());
             }
-            // tungstenite answers pings itself, keeping at most one pong
-            // queued; a ping flood costs reads, not memory, and the idle
-            // timer does not count it as a sign of life.
+            // tungstenite answers pings itself; behind a full socket only a
+            // few answers are kept (`stream::MAX_WS_BACKLOG`, then the
+            // connection fails), so a ping flood costs reads, not memory,
+            // and the idle timer does not count it as a sign of life.
             Message::Ping(_) | Message::Frame(_) => return Ok(()),
         };
         self.last_heard = now;

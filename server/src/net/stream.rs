@@ -26,9 +26,11 @@ pub(crate) type Ws = WebSocket<Io>;
 #[derive(Debug)]
 pub(crate) struct Sock {
     home: Home,
-    /// Which way the last operation found the socket not ready, so that
-    /// [`Sock::ready`] waits for the right thing.
-    blocked: Interest,
+    /// Every way an operation found the socket not ready since the last
+    /// wait, so that [`Sock::ready`] waits for all of them: rustls' flush
+    /// finds the write blocked and then tries a read, which blocks too, and
+    /// waiting for the read alone would wait for the client to send.
+    blocked: Option<Interest>,
     /// Owned: a read this pass took less than it asked for, so the socket
     /// has nothing more (for now); reads say `WouldBlock` until the next
     /// pass instead of asking the kernel again.
@@ -55,7 +57,7 @@ impl Sock {
     pub(crate) fn new(stream: tokio::net::TcpStream) -> Self {
         Sock {
             home: Home::Reactor(stream),
-            blocked: Interest::READABLE,
+            blocked: None,
             drained: false,
         }
     }
@@ -88,11 +90,13 @@ impl Sock {
         self.drained = false;
     }
 
-    /// Waits until the socket is ready for what the last operation could
-    /// not do. Only a registered socket can be waited for.
-    pub(crate) async fn ready(&self) -> io::Result<()> {
+    /// Waits until the socket is ready for something the operations since
+    /// the last wait could not do. Only a registered socket can be waited
+    /// for.
+    pub(crate) async fn ready(&mut self) -> io::Result<()> {
+        let interest = self.blocked.take().unwrap_or(Interest::READABLE);
         match &self.home {
-            Home::Reactor(s) => s.ready(self.blocked).await.map(drop),
+            Home::Reactor(s) => s.ready(interest).await.map(drop),
             Home::Owned(_) | Home::Moving => Err(moved()),
         }
     }
@@ -108,7 +112,7 @@ impl Sock {
 
     fn note<T>(&mut self, result: io::Result<T>, way: Interest) -> io::Result<T> {
         if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-            self.blocked = way;
+            self.blocked = Some(self.blocked.map_or(way, |b| b | way));
         }
         result
     }
@@ -167,6 +171,9 @@ pub(crate) struct Io {
     sent: usize,
     /// Most bytes `unsent` may hold: the WebSocket's write buffer cap.
     max_unsent: usize,
+    /// Bytes of tungstenite's own writes (pongs) kept in `unsent` since it
+    /// was last empty: see [`MAX_WS_BACKLOG`].
+    queued_by_ws: usize,
 }
 
 #[derive(Debug)]
@@ -185,6 +192,7 @@ impl Io {
             unsent: Vec::new(),
             sent: 0,
             max_unsent: MAX_UNSENT_BYTES,
+            queued_by_ws: 0,
         }
     }
 
@@ -198,7 +206,16 @@ impl Io {
             unsent: Vec::new(),
             sent: 0,
             max_unsent: MAX_UNSENT_BYTES,
+            queued_by_ws: 0,
         }
+    }
+
+    fn owned(&self) -> bool {
+        let sock = match &self.link {
+            Link::Plain(s) => s,
+            Link::Tls(t) => &t.sock,
+        };
+        matches!(sock.home, Home::Owned(_))
     }
 
     pub(crate) fn sock(&mut self) -> &mut Sock {
@@ -253,7 +270,7 @@ impl Io {
         while self.sent < self.unsent.len() {
             let n = match &mut self.link {
                 Link::Plain(s) => s.write(&self.unsent[self.sent..])?,
-                Link::Tls(t) => t.write(&self.unsent[self.sent..])?,
+                Link::Tls(t) => tls_write(t, &self.unsent[self.sent..])?,
             };
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
@@ -265,23 +282,40 @@ impl Io {
             self.unsent = Vec::new();
             self.sent = 0;
         }
+        self.queued_by_ws = 0;
         Ok(())
     }
 
     fn link_write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match &mut self.link {
             Link::Plain(s) => s.write(buf),
-            Link::Tls(t) => t.write(buf),
+            Link::Tls(t) => tls_write(t, buf),
         }
     }
 
-    /// Ends the sending side: TLS's close_notify, then the TCP FIN.
+    /// Ends the sending side: what waits to be written (a close reply
+    /// tungstenite handed over without flushing it), TLS's close_notify,
+    /// then the TCP FIN.
     pub(crate) async fn shutdown(&mut self) -> io::Result<()> {
         if let Link::Tls(t) = &mut self.link {
             t.conn.send_close_notify();
-            drive_io(self, |io| io.flush()).await?;
         }
+        drive_io(self, |io| io.flush()).await?;
         self.sock().shutdown_write().await
+    }
+}
+
+/// rustls' write, where `Ok(0)` for a non-empty buffer means that its own
+/// buffer is full and the socket took nothing (its flush blocked, then a
+/// read found the client's bytes): the connection is fine, the socket is
+/// not ready.
+fn tls_write(t: &mut StreamOwned<ServerConnection, Sock>, buf: &[u8]) -> io::Result<usize> {
+    match t.write(buf)? {
+        0 if !buf.is_empty() => {
+            t.sock.blocked = Some(t.sock.blocked.map_or(Interest::WRITABLE, |b| b | Interest::WRITABLE));
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+        n => Ok(n),
     }
 }
 
@@ -308,27 +342,42 @@ impl Read for Io {
 /// (which sets its own write buffer cap, `ws_config`'s 1 MiB for `/play`).
 const MAX_UNSENT_BYTES: usize = 1 << 20;
 
+/// Most bytes of tungstenite's own writes kept behind a full socket while a
+/// shard owns it. There they are only pongs (a joined client's messages
+/// are the shard's frames; its close goes out after the socket is back in
+/// the reactor), ~100 answers: a client that keeps sending pings without
+/// reading would otherwise make the server keep every answer, up to the
+/// write buffer cap (1 MiB), for the stall timeout.
+const MAX_WS_BACKLOG: usize = 16 * 1024;
+
 /// Every byte tungstenite writes is taken at once: what the socket does not
 /// take waits in `unsent`, in order, so that tungstenite itself never holds
 /// a half-written frame that a shard's frames could overtake. `flush` says
 /// `WouldBlock` while anything waits.
 impl Write for Io {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self.write_unsent() {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.queue(buf)?;
-                return Ok(buf.len());
-            }
-            Err(e) => return Err(e),
-        }
-        let n = match self.link_write(buf) {
-            Ok(n) => n,
+        let n = match self.write_unsent() {
+            Ok(()) => match self.link_write(buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+                Err(e) => return Err(e),
+            },
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
             Err(e) => return Err(e),
         };
-        self.queue(&buf[n..])?;
-        Ok(buf.len())
+        let rest = buf.len() - n;
+        if rest > 0 && self.owned() {
+            self.queued_by_ws += rest;
+            if self.queued_by_ws > MAX_WS_BACKLOG {
+                return Err(io::Error::other("client is not reading"));
+            }
+        }
+        match self.queue(&buf[n..]) {
+            Ok(()) => Ok(buf.len()),
+            // What the socket took is taken; tungstenite keeps the rest.
+            Err(_) if n > 0 => Ok(n),
+            Err(e) => Err(e),
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -464,22 +513,23 @@ mod tests {
 
 #[cfg(test)]
 mod order {
-    use super::{Io, Sock};
+    use super::{Io, MAX_WS_BACKLOG, Sock};
     use std::io::{Read, Write};
+    use std::time::Duration;
 
-    /// Over a socket that stops taking bytes, what a shard writes and what
-    /// tungstenite writes still reach the client in the order they were
-    /// written, whole.
-    #[tokio::test]
-    async fn bytes_kept_for_a_full_socket_keep_their_order() {
+    /// A connected pair on loopback: the client's blocking socket, and the
+    /// server's, registered with the reactor.
+    fn pair() -> (std::net::TcpStream, Sock) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server, _) = listener.accept().expect("accept");
         server.set_nonblocking(true).unwrap();
-        let mut sock = Sock::new(tokio::net::TcpStream::from_std(server).unwrap());
-        sock.own().expect("owned");
-        let mut io = Io::plain(sock, Vec::new());
-        // Shard frames until the socket keeps some back.
+        (client, Sock::new(tokio::net::TcpStream::from_std(server).unwrap()))
+    }
+
+    /// Writes shard frames until the socket keeps some back; returns how
+    /// many bytes were written.
+    fn fill(io: &mut Io) -> usize {
         let chunk = vec![b'a'; 64 * 1024];
         let mut written = 0;
         while io.unsent.is_empty() {
@@ -487,6 +537,95 @@ mod order {
             written += chunk.len();
             assert!(written < 256 << 20, "the socket never filled");
         }
+        written
+    }
+
+    /// A client that sends pings and reads nothing gets its answers kept
+    /// only up to a small bound while a shard owns its socket; then its
+    /// connection fails instead of holding up to the write buffer cap.
+    #[tokio::test]
+    async fn answers_kept_behind_a_full_socket_are_bounded() {
+        let (_client, mut sock) = pair();
+        sock.own().expect("owned");
+        let mut io = Io::plain(sock, Vec::new());
+        fill(&mut io);
+        let pong = [0x8Au8; 127];
+        let mut kept = 0;
+        let failed = loop {
+            match io.write(&pong) {
+                Ok(n) => {
+                    assert_eq!(n, pong.len(), "taken whole");
+                    kept += n;
+                    assert!(kept <= MAX_WS_BACKLOG, "kept {kept} bytes of answers");
+                }
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(failed.kind(), std::io::ErrorKind::Other, "{failed}");
+        assert!(kept + pong.len() > MAX_WS_BACKLOG, "failed early, at {kept}");
+    }
+
+    /// Shutting down sends what waits (a close reply tungstenite handed
+    /// over without a flush) before the FIN.
+    #[tokio::test]
+    async fn shutdown_sends_what_waits_first() {
+        let (mut client, sock) = pair();
+        let mut io = Io::plain(sock, Vec::new());
+        let written = fill(&mut io);
+        assert_eq!(io.write(b"BYE").expect("taken whole"), 3);
+        let reader = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            client.read_to_end(&mut all).expect("read");
+            all
+        });
+        tokio::time::timeout(Duration::from_secs(30), io.shutdown())
+            .await
+            .expect("shutdown should finish once the client reads")
+            .expect("shutdown");
+        let all = reader.join().expect("reader");
+        assert_eq!(all.len(), written + 3);
+        assert_eq!(&all[written..], b"BYE");
+    }
+
+    /// A wait after a blocked write and then a blocked read (what rustls'
+    /// flush does) ends when the client reads, without it sending anything.
+    #[tokio::test]
+    async fn a_wait_covers_every_way_that_blocked() {
+        let (mut client, mut sock) = pair();
+        let chunk = vec![b'a'; 64 * 1024];
+        let mut written = 0;
+        loop {
+            match sock.write(&chunk) {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("write: {e}"),
+            }
+            assert!(written < 256 << 20, "the socket never filled");
+        }
+        let mut byte = [0u8; 1];
+        let read = sock.read(&mut byte).expect_err("the client sent nothing");
+        assert_eq!(read.kind(), std::io::ErrorKind::WouldBlock);
+        let reader = std::thread::spawn(move || {
+            let mut all = vec![0u8; written];
+            client.read_exact(&mut all).expect("read");
+        });
+        tokio::time::timeout(Duration::from_secs(30), sock.ready())
+            .await
+            .expect("the wait should end once the socket can take more")
+            .expect("ready");
+        reader.join().expect("reader");
+    }
+
+    /// Over a socket that stops taking bytes, what a shard writes and what
+    /// tungstenite writes still reach the client in the order they were
+    /// written, whole.
+    #[tokio::test]
+    async fn bytes_kept_for_a_full_socket_keep_their_order() {
+        let (mut client, mut sock) = pair();
+        sock.own().expect("owned");
+        let mut io = Io::plain(sock, Vec::new());
+        // Shard frames until the socket keeps some back.
+        let written = fill(&mut io);
         // Then tungstenite's bytes, then the next tick's frames.
         assert_eq!(io.write(b"PONG").expect("taken whole"), 4);
         assert!(
