@@ -312,7 +312,11 @@ impl Io {
 fn tls_write(t: &mut StreamOwned<ServerConnection, Sock>, buf: &[u8]) -> io::Result<usize> {
     match t.write(buf)? {
         0 if !buf.is_empty() => {
-            t.sock.blocked = Some(t.sock.blocked.map_or(Interest::WRITABLE, |b| b | Interest::WRITABLE));
+            t.sock.blocked = Some(
+                t.sock
+                    .blocked
+                    .map_or(Interest::WRITABLE, |b| b | Interest::WRITABLE),
+            );
             Err(io::ErrorKind::WouldBlock.into())
         }
         n => Ok(n),
@@ -524,7 +528,10 @@ mod order {
         let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (server, _) = listener.accept().expect("accept");
         server.set_nonblocking(true).unwrap();
-        (client, Sock::new(tokio::net::TcpStream::from_std(server).unwrap()))
+        (
+            client,
+            Sock::new(tokio::net::TcpStream::from_std(server).unwrap()),
+        )
     }
 
     /// Writes shard frames until the socket keeps some back; returns how
@@ -562,7 +569,10 @@ mod order {
             }
         };
         assert_eq!(failed.kind(), std::io::ErrorKind::Other, "{failed}");
-        assert!(kept + pong.len() > MAX_WS_BACKLOG, "failed early, at {kept}");
+        assert!(
+            kept + pong.len() > MAX_WS_BACKLOG,
+            "failed early, at {kept}"
+        );
     }
 
     /// Shutting down sends what waits (a close reply tungstenite handed
@@ -605,15 +615,17 @@ mod order {
         let mut byte = [0u8; 1];
         let read = sock.read(&mut byte).expect_err("the client sent nothing");
         assert_eq!(read.kind(), std::io::ErrorKind::WouldBlock);
+        // The client stays open (its EOF would make the socket readable).
         let reader = std::thread::spawn(move || {
             let mut all = vec![0u8; written];
             client.read_exact(&mut all).expect("read");
+            client
         });
         tokio::time::timeout(Duration::from_secs(30), sock.ready())
             .await
             .expect("the wait should end once the socket can take more")
             .expect("ready");
-        reader.join().expect("reader");
+        let _client = reader.join().expect("reader");
     }
 
     /// Over a socket that stops taking bytes, what a shard writes and what
