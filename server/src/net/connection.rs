@@ -247,7 +247,10 @@ pub(super) async fn close_out(ws: &mut Ws, peer: SocketAddr, shared: &Shared, ou
                 stats.violation(kind, peer, &reason);
             }
             debug!(%peer, code, %reason, "closing connection");
-            close_with(ws, code, reason).await;
+            // After a frame too long or malformed, the reader is stuck
+            // inside that frame: what follows is not read as frames.
+            let in_step = !matches!(kind, Some(Violation::Oversized | Violation::ProtocolError));
+            close_with(ws, code, reason, in_step).await;
         }
         Outcome::PeerClosed => {
             // Our close reply is queued inside tungstenite; send it. Once it
@@ -498,8 +501,10 @@ async fn await_hello(ws: &mut Ws, deadline: Instant, limit: usize) -> Result<Hel
 }
 
 /// Sends a close frame and waits briefly for the client's answer, so that
-/// the close frame is read before the TCP connection goes away.
-async fn close_with(ws: &mut Ws, code: u16, reason: Cow<'static, str>) {
+/// the close frame is read before the TCP connection goes away. Where the
+/// client's stream can no longer be read as frames (`in_step` false), its
+/// bytes are read and discarded instead, after the FIN.
+async fn close_with(ws: &mut Ws, code: u16, reason: Cow<'static, str>, in_step: bool) {
     // RFC 6455 allows 123 bytes of reason; a game's own (input refusals
     // name its fields) may be longer: cut at a character boundary.
     let mut end = reason.len().min(MAX_CLOSE_REASON);
@@ -516,7 +521,7 @@ async fn close_with(ws: &mut Ws, code: u16, reason: Cow<'static, str>) {
             // Queued; `WouldBlock` if not all of it is written yet.
             _ => drive(ws, |ws| ws.flush()).await,
         };
-        if sent.is_ok() {
+        if sent.is_ok() && in_step {
             // The client's frames until its close (then tungstenite says
             // the connection is closed).
             while drive(ws, |ws| ws.read()).await.is_ok() {}
