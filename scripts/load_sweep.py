@@ -245,6 +245,10 @@ def measure(args, n, variant, tag, server_cmd, port, admin_port=None, signal_win
                         scrapes["start"] = scrape(admin_port)
                 elif "window ended" in line:
                     marks["end"] = time.monotonic()
+                    # The peak while the players joined and played, before
+                    # they all leave at once (the leave's own peak is the
+                    # process's VmHWM at the end).
+                    marks["play_peak_rss"] = status_kib(server.pid, "VmHWM")
                     if signal_window:
                         server.send_signal(signal.SIGUSR1)
                     if admin_port:
@@ -298,7 +302,9 @@ def measure(args, n, variant, tag, server_cmd, port, admin_port=None, signal_win
         "bytes_per_visible_entity": report["bytes_in_per_bot_s"] / hz / vis if hz and vis else None,
         "server_cores": server_cores, "swarm_cores": swarm_cores,
         "server_peak_rss_kib": peak_rss, "server_idle_rss_kib": idle_rss,
-        "rss_per_player_kib": (peak_rss - idle_rss) / n,
+        "server_play_peak_rss_kib": marks.get("play_peak_rss"),
+        "rss_per_player_kib": (marks.get("play_peak_rss", peak_rss) - idle_rss) / n,
+        "rss_per_player_with_leave_kib": (peak_rss - idle_rss) / n,
         "swarm_peak_rss_kib": swarm_rss, "swarm_rss_per_bot_kib": swarm_rss / n,
         "us_per_snapshot": server_cores * 1e6 / (hz * n) if hz else None,
     }
@@ -312,7 +318,7 @@ def table(rows):
                   else " floor µs/message | ratio to floor |")
     out = ["| N | variant | held | snapshot_hz | interarrival p99 ms | rtt p99 ms | bytes_in/bot/s "
            "| B/visible entity/snapshot | visible | server CPU cores | server µs/snapshot "
-           "| server peak RSS MiB | RSS/player KiB | swarm CPU cores | swarm RSS/bot KiB "
+           "| server peak RSS MiB | RSS/player KiB (play / with the leave) | swarm CPU cores | swarm RSS/bot KiB "
            "| server gap p99 ms | server tick→send p99 ms "
            "| bare µs/message | ratio to bare |" + (floor_cols if floor else "")
            + (" resumes | resume failures |" if chaos else ""),
@@ -337,7 +343,8 @@ def table(rows):
             f"| {rep['interarrival_ms']['p99']:.1f} | {rep['rtt_ms']['p99']:.1f} "
             f"| {rep['bytes_in_per_bot_s']:.0f} | {bpe:.2f} | {rep['visible_mean']:.1f} "
             f"| {r['server_cores']:.2f} | {ups:.1f} | {r['server_peak_rss_kib'] / 1024:.0f} "
-            f"| {r['rss_per_player_kib']:.1f} | {r['swarm_cores']:.2f} | {r['swarm_rss_per_bot_kib']:.1f} " + bare
+            f"| {r['rss_per_player_kib']:.1f} / {r.get('rss_per_player_with_leave_kib', r['rss_per_player_kib']):.1f} "
+            f"| {r['swarm_cores']:.2f} | {r['swarm_rss_per_bot_kib']:.1f} " + bare
             if bpe is not None and ups is not None else
             f"| {r['n']} | {r['variant']} | no | {rep['snapshot_hz']:.2f} | - | - | - | - | - "
             f"| {r['server_cores']:.2f} | - | {r['server_peak_rss_kib'] / 1024:.0f} | - | {r['swarm_cores']:.2f} "

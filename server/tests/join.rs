@@ -4,6 +4,7 @@ mod common;
 
 use common::{TestServer, config, expect_close, join, next_snapshot, within};
 use snapwire_bot::GameClient;
+use snapwire_server::Config;
 use snapwire_shared::protocol::{PROTOCOL_VERSION, close};
 use snapwire_shared::{ClientMsg, InputCmd, Tick};
 use tokio_tungstenite::tungstenite::Message;
@@ -156,16 +157,21 @@ async fn a_name_that_is_too_long_is_closed_with_1007() {
 
 #[tokio::test]
 async fn a_big_roster_is_spread_over_several_snapshots() {
-    let server = TestServer::start(config()).await;
-    let names: Vec<String> = (0..80).map(|i| format!("p{i}")).collect();
+    let server = TestServer::start(Config {
+        max_connections_per_ip: 0,
+        ..config()
+    })
+    .await;
+    // More than one snapshot carries (256 events).
+    let names: Vec<String> = (0..300).map(|i| format!("p{i}")).collect();
     let _present = futures_util::future::join_all(names.iter().map(|n| join(&server, n))).await;
     let (mut late, lw) = join(&server, "late").await;
     let mut joined = std::collections::HashSet::new();
     let mut snapshots = 0;
-    while !joined.contains(&lw.player) || joined.len() < 81 {
+    while !joined.contains(&lw.player) || joined.len() < 301 {
         let snap = next_snapshot(&mut late).await;
         assert!(
-            snap.events.len() <= 64,
+            snap.events.len() <= 256,
             "{} events on one snapshot",
             snap.events.len()
         );
@@ -180,6 +186,6 @@ async fn a_big_roster_is_spread_over_several_snapshots() {
             "the roster should arrive within a few snapshots"
         );
     }
-    assert!(snapshots >= 2, "81 joins do not fit one snapshot");
+    assert!(snapshots >= 2, "301 joins do not fit one snapshot");
     server.stop().await;
 }

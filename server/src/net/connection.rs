@@ -217,7 +217,7 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, guards: Guards) {
                         return;
                     }
                     Err(outcome) => {
-                        session.end(&mut ws, &outcome).await;
+                        Box::new(session).end(&mut ws, &outcome).await;
                         outcome
                     }
                 }
@@ -542,6 +542,7 @@ async fn finish_tcp(ws: &mut Ws) {
     if io.shutdown().await.is_err() {
         return;
     }
-    let mut discard = [0u8; 1024];
-    while let Ok(1..) = drive_io(io, |io| io.read(&mut discard)).await {}
+    // The buffer lives in each read, not in this future: a mass
+    // disconnect holds one such future per connection for the linger.
+    while let Ok(1..) = drive_io(io, |io| io.read(&mut [0u8; 512])).await {}
 }

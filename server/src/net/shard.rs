@@ -46,12 +46,15 @@ pub(super) struct Served {
 impl Served {
     /// Ends the session on a task of its own.
     fn finish(self: Box<Self>, outcome: Outcome) {
+        let Served {
+            session,
+            mut ws,
+            guards,
+        } = *self;
+        // Boxed, not inline in the task's future: the future lasts for the
+        // close's linger, and a mass disconnect holds one per connection.
+        let session = Box::new(session);
         tokio::spawn(async move {
-            let Served {
-                session,
-                mut ws,
-                guards,
-            } = *self;
             let (peer, shared) = (session.peer(), session.shared().clone());
             // Back in the reactor, for this task to await it; if that
             // fails, nothing more can be sent.
