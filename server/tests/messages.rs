@@ -20,8 +20,8 @@ enum Note {
     Spam { n: u32 },
 }
 
-/// Greets each player at once on joining; floods the first one with 100
-/// messages a tick (far more than the 64 a snapshot carries).
+/// Greets each player at once on joining; floods the first one with 300
+/// messages a tick (more than the 256 a snapshot carries).
 #[derive(Default)]
 struct Noisy {
     first: Option<PlayerId>,
@@ -47,7 +47,7 @@ impl Game for Noisy {
         if world.players().count() < 2 {
             return; // start once the bystander is in
         }
-        for _ in 0..100 {
+        for _ in 0..300 {
             self.n += 1;
             world.send(victim, &Note::Spam { n: self.n });
         }
@@ -58,7 +58,7 @@ fn noisy() -> Config {
     Config {
         game: Arc::new(GameSpec::new(Noisy::default).expect("valid schema")),
         // A small room: its clients' backlog is the minimum, 1,024 events
-        // and messages, which 36 too many a tick fill in about a second.
+        // and messages, which 44 too many a tick fill in under a second.
         room_capacity: 10,
         ..config()
     }
@@ -86,8 +86,8 @@ async fn a_client_sent_more_than_it_can_take_is_closed_and_the_others_play_on() 
     let server = TestServer::start(noisy()).await;
     let (mut victim, _) = join(&server, "victim").await;
     let (mut bystander, _) = join(&server, "bystander").await;
-    // The victim reads everything; 100 messages a tick still outrun the 64
-    // a snapshot carries, and its backlog overflows.
+    // The victim reads everything; 300 messages a tick still outrun the
+    // 256 a snapshot carries, and its backlog overflows.
     assert_eq!(
         expect_close(&mut victim).await,
         (close::POLICY_VIOLATION, close::REASON_LAGGING.into())
