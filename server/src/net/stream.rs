@@ -81,6 +81,8 @@ impl Sock {
             && let Home::Owned(stream) = std::mem::replace(&mut self.home, Home::Moving)
         {
             self.home = Home::Reactor(tokio::net::TcpStream::from_std(stream)?);
+            // What blocked while the shard owned it is not waited for.
+            self.blocked = None;
         }
         Ok(())
     }
